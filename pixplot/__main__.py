@@ -1,0 +1,3 @@
+from pixplot.cli import main
+
+raise SystemExit(main())
