@@ -110,6 +110,7 @@ class Detector(Plugin):
     default_embedder: ClassVar[str | None] = None
     default_cluster_on: ClassVar[str | None] = None
     default_cluster: ClassVar[str | None] = None
+    default_cluster_params: ClassVar[dict[str, Any]] = {}
 
     def detect(self, images: list[Any]) -> list[list[Detection]]:  # images: PIL RGB
         raise NotImplementedError

@@ -1,0 +1,196 @@
+"""The `pixplot` command: argument parsing and printing only; the work lives in plain functions."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pixplot import __version__
+from pixplot.errors import UserError
+
+BUILD_DEFAULTS = {"out_dir": "output", "seed": 24}
+
+
+def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
+    g = p.add_argument_group("input (PixPlot's flags)")
+    if not demo:
+        g.add_argument("--images", required=True,
+                       help="a folder (searched recursively) or a glob such as 'photos/**/*.jpg'")
+        g.add_argument("--metadata", help="PixPlot metadata CSV: filename, category, tags, description, ...")
+    g.add_argument("--out_dir", "--out-dir", default="output" if not demo else "pixplot-demo/output",
+                   help="where the bundle goes (default: %(default)s)")
+    g.add_argument("--max_images", "--max-images", type=int, help="use at most this many images")
+    g.add_argument("--shuffle", action="store_true", help="pick --max_images at random (seeded)")
+    g.add_argument("--seed", type=int, default=24, help="seed for every random step (default: 24)")
+    g.add_argument("--use_cache", "--use-cache", action=argparse.BooleanOptionalAction, default=True,
+                   help="reuse finished work from earlier builds (default: yes)")
+    g = p.add_argument_group("stages")
+    g.add_argument("--embedder", help="embedder name (default: the detector's, else 'classic'); "
+                   "see `pixplot plugins`")
+    g.add_argument("--detector", default="none", help="detector name, or 'none' (default)")
+    g.add_argument("--layouts", default="umap,grid", help="comma-separated: umap, tsne, grid (default: %(default)s)")
+    g.add_argument("--cluster", help="hdbscan, dbscan or kmeans (default: the detector's, else hdbscan)")
+    g.add_argument("--cluster-on", "--cluster_on", dest="cluster_on", choices=["embedding", "umap"],
+                   help="cluster the embeddings or the 2-D UMAP layout (default: umap; embedding for faces)")
+    g.add_argument("--min_cluster_size", "--min-cluster-size", type=int, help="HDBSCAN (default: 15)")
+    g.add_argument("--min_samples", "--min-samples", type=int, help="HDBSCAN/DBSCAN min_samples")
+    g.add_argument("--eps", type=float, help="DBSCAN neighbourhood radius")
+    g.add_argument("--max_clusters", "--max-clusters", type=int,
+                   help="keep only the largest N clusters (k for k-means); default: keep all")
+    g.add_argument("--n_neighbors", "--n-neighbors", type=int, default=15, help="UMAP (default: 15)")
+    g.add_argument("--min_dist", "--min-dist", type=float, default=0.1, help="UMAP (default: 0.1)")
+    g.add_argument("--metric", default="cosine", help="UMAP/t-SNE metric (default: cosine)")
+    g = p.add_argument_group("output")
+    g.add_argument("--cell_size", "--cell-size", type=int, default=32, help="atlas cell pixels (default: 32)")
+    g.add_argument("--thumb_size", "--thumb-size", type=int, default=256, help="preview pixels (default: 256)")
+    g.add_argument("--crop_margin", "--crop-margin", type=float, default=0.2,
+                   help="margin around a detection's crop, as a fraction of its box (default: 0.2)")
+    g.add_argument("--originals", choices=["link", "copy", "none"], default="link",
+                   help="how the bundle keeps full images: symlinks, copies, or not at all")
+    g = p.add_argument_group("execution")
+    g.add_argument("--executor", default="local", help="local (default)")
+    g.add_argument("--workers", type=int, help="processes for the per-item stages (default: all cores)")
+    g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, help="items per embedding batch")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    from pixplot.plugins import all_options
+
+    g = p.add_argument_group("plugin options")
+    for name, kw in sorted(all_options().items()):
+        g.add_argument(f"--{name}", dest=f"plugin__{name}", **kw)
+
+
+def _build_options(args: argparse.Namespace, images: str, metadata: str | None) -> Any:
+    from pixplot.pipeline import BuildOptions
+
+    plugin_options = {k[len("plugin__"):]: v for k, v in vars(args).items()
+                      if k.startswith("plugin__") and v is not None}
+    return BuildOptions(
+        images=images, out_dir=args.out_dir, metadata=metadata, max_images=args.max_images,
+        shuffle=args.shuffle, seed=args.seed, embedder=args.embedder, detector=args.detector,
+        layouts=args.layouts, cluster=args.cluster, cluster_on=args.cluster_on,
+        min_cluster_size=args.min_cluster_size, min_samples=args.min_samples, eps=args.eps,
+        max_clusters=args.max_clusters, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
+        metric=args.metric, cell_size=args.cell_size, thumb_size=args.thumb_size,
+        crop_margin=args.crop_margin, originals=args.originals, use_cache=args.use_cache,
+        executor=args.executor, workers=args.workers, batch_size=args.batch_size,
+        plugin_options=plugin_options, progress=not args.quiet,
+    )
+
+
+def _report(res: Any) -> None:
+    bad = len(res.skipped)
+    parts = [f"{res.items} items from {res.images} images"]
+    if res.no_detections:
+        parts.append(f"{res.no_detections} images with no detections")
+    parts.append(f"{res.clusters} clusters, {res.noise} unclustered")
+    parts.append(f"{bad} files skipped" + (" (see data/skipped.csv)" if bad else ""))
+    parts.append(f"{res.embedded} embedded this run")
+    print("Built: " + "; ".join(parts) + f" in {res.timings['total']:.1f}s.")
+    for path, reason in res.skipped[:5]:
+        print(f"  skipped {path}: {reason}")
+    if bad > 5:
+        print(f"  ... and {bad - 5} more in {res.out_dir / 'data' / 'skipped.csv'}")
+    if res.dropped_clusters:
+        print(f"  --max_clusters kept the {res.clusters} largest clusters; "
+              f"{res.dropped_clusters} smaller ones are shown as unclustered.")
+    out = res.out_dir
+    print(f"Bundle written to {out.resolve()}")
+    print("Open it to annotate:  pixplot serve " + _shell(out))
+    print(f"or view it statically: cd {_shell(out)} && python -m http.server 8000  "
+          "(then open http://127.0.0.1:8000/)")
+
+
+def _shell(p: Path) -> str:
+    s = str(p)
+    return f"'{s}'" if any(c in s for c in " '\"$&;") else s
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pixplot.pipeline import build
+
+    res = build(_build_options(args, args.images, args.metadata))
+    _report(res)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pixplot.demo import make_digits
+    from pixplot.pipeline import build
+
+    folder = Path(args.out_dir).parent if args.out_dir.endswith("output") else Path(args.out_dir + "-input")
+    images, meta = make_digits(folder / "digits", limit=args.max_images)
+    print(f"Demo images: {len(list(images.rglob('*.png')))} handwritten digits from scikit-learn "
+          f"in {images} (category = the digit)")
+    res = build(_build_options(args, str(images), str(meta)))
+    _report(res)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from pixplot.plugins import list_plugins
+
+    rows = list_plugins()
+    for kind in ("detector", "embedder", "projector", "clusterer"):
+        print(f"{kind}s:")
+        for r in (r for r in rows if r.kind == kind):
+            status = f"ERROR {r.error}" if r.error else r.version
+            print(f"  {r.name:<14} {r.target:<48} {status}")
+    from pixplot.plugins import commands
+
+    cmds = commands()
+    if cmds:
+        print("commands:")
+        for ep in cmds:
+            print(f"  {ep.name:<14} {ep.value}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pixplot", description="Turn an image collection into a browsable map of clusters, "
+        "then review and label whole clusters at once.")
+    parser.add_argument("--version", action="version", version=f"pixplot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("build", help="build a bundle from images (PixPlot's flags)")
+    _add_build_args(p)
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("demo", help="build the built-in sample collection (handwritten digits)")
+    _add_build_args(p, demo=True)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("plugins", help="list installed detectors, embedders, projectors, clusterers")
+    p.set_defaults(func=cmd_plugins)
+    from pixplot.plugins import commands
+
+    for ep in commands():
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin never breaks the CLI
+            print(f"pixplot: warning: command plugin {ep.name} failed to load ({exc})", file=sys.stderr)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--images"):  # PixPlot's bare form: pixplot --images ...
+        argv.insert(0, "build")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"pixplot: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pixplot: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Built-in embedders; each registers through the ``pixplot.embedders`` entry point group."""

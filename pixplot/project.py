@@ -1,0 +1,138 @@
+"""2-D layouts: UMAP, t-SNE, and a grid that keeps UMAP's neighbourhoods. All seeded."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import ClassVar
+
+import numpy as np
+
+from pixplot.plugins import Projector
+
+
+def reduce_dims(X: np.ndarray, n_components: int = 50, seed: int = 24) -> np.ndarray:
+    """PCA to at most ``n_components`` dimensions (denoises and speeds up neighbour search)."""
+    n, d = X.shape
+    k = min(n_components, d, n)
+    if d <= n_components or n <= 2:
+        return X.astype(np.float32)
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=k, random_state=seed).fit_transform(X).astype(np.float32)
+
+
+def normalize_layout(P: np.ndarray) -> np.ndarray:
+    """Centre on 0 and scale the longer axis to [-1, 1] (docs/bundle.md)."""
+    P = np.asarray(P, dtype=np.float64)
+    if len(P) == 0:
+        return P.astype(np.float32)
+    lo, hi = P.min(axis=0), P.max(axis=0)
+    span = float((hi - lo).max())
+    centre = (lo + hi) / 2
+    scale = 2.0 / span if span > 0 else 1.0
+    return ((P - centre) * scale).astype(np.float32)
+
+
+def _tiny_layout(n: int) -> np.ndarray:
+    """Layouts for collections too small for a manifold method: points on a circle."""
+    if n == 1:
+        return np.zeros((1, 2), np.float32)
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.stack([np.cos(t), np.sin(t)], axis=1).astype(np.float32)
+
+
+class UMAPProjector(Projector):
+    name: ClassVar[str] = "umap"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
+                 seed: int = 24, pca_dims: int = 50):
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.seed = seed
+        self.pca_dims = pca_dims
+
+    def fit(self, X: np.ndarray):
+        """A fitted UMAP model (for placing further points with ``transform``)."""
+        import umap
+
+        n = len(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = umap.UMAP(
+                n_neighbors=max(2, min(self.n_neighbors, n - 1)),
+                min_dist=self.min_dist,
+                metric=self.metric,
+                random_state=self.seed,
+                n_components=2,
+                init="spectral" if n > 10 else "random",
+            )
+            model.fit(X)
+        return model
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        n = len(X)
+        if n < 4:
+            return _tiny_layout(n)
+        Xr = reduce_dims(X, self.pca_dims, self.seed)
+        return normalize_layout(self.fit(Xr).embedding_)
+
+
+class TSNEProjector(Projector):
+    name: ClassVar[str] = "tsne"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, perplexity: float = 30.0, metric: str = "cosine", seed: int = 24,
+                 pca_dims: int = 50):
+        self.perplexity = perplexity
+        self.metric = metric
+        self.seed = seed
+        self.pca_dims = pca_dims
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        from sklearn.manifold import TSNE
+
+        n = len(X)
+        if n < 4:
+            return _tiny_layout(n)
+        Xr = reduce_dims(X, self.pca_dims, self.seed)
+        perplexity = min(self.perplexity, max(1.0, (n - 1) / 3))
+        P = TSNE(n_components=2, perplexity=perplexity, metric=self.metric, init="pca",
+                 random_state=self.seed).fit_transform(Xr)
+        return normalize_layout(P)
+
+
+def grid_layout(P: np.ndarray, exact_limit: int = 1500) -> np.ndarray:
+    """Snap a 2-D layout to a square lattice, keeping neighbours near each other.
+
+    Up to ``exact_limit`` points, an optimal assignment (Hungarian) of points to cells;
+    beyond, rows by y then columns by x, which is O(n log n) and keeps the coarse structure.
+    """
+    n = len(P)
+    if n == 0:
+        return np.zeros((0, 2), np.float32)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    P = normalize_layout(P).astype(np.float64)
+    if n <= exact_limit:
+        from scipy.optimize import linear_sum_assignment
+        from scipy.spatial.distance import cdist
+
+        gx, gy = np.meshgrid(np.arange(cols), np.arange(rows))
+        cells = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
+        # Fit the points' bounding box onto the lattice before matching.
+        lo, hi = P.min(axis=0), P.max(axis=0)
+        Q = (P - lo) / np.where(hi > lo, hi - lo, 1) * [cols - 1, rows - 1]
+        _, cell_of = linear_sum_assignment(cdist(Q, cells, "sqeuclidean"))
+        pos = cells[cell_of]
+    else:
+        order = np.lexsort((P[:, 0], P[:, 1]))
+        pos = np.zeros((n, 2))
+        for r in range(rows):
+            row = order[r * cols:(r + 1) * cols]
+            row = row[np.argsort(P[row, 0], kind="stable")]
+            pos[row, 0] = np.arange(len(row))
+            pos[row, 1] = r
+    return normalize_layout(pos)

@@ -1,0 +1,254 @@
+// The state the panels share: annotations (labels, excluded), selection and view options.
+// Every annotation action becomes exactly one event (docs/api.md types); undo and redo append the
+// inverse events, so the server, the browser store and the tests all see the same log.
+
+import { uuid } from './dom.js';
+
+export class Store {
+  constructor(ids) {
+    this.ids = ids;
+    this.n = ids.length;
+    this.index = new Map();
+    ids.forEach((id, i) => this.index.set(id, i));
+    this.labelOf = new Int32Array(this.n).fill(-1);
+    this.labelNames = [];
+    this.labelIds = new Map();
+    this.labelCounts = [];
+    this.excluded = new Uint8Array(this.n);
+    this.excludedCount = 0;
+    this.selected = new Uint8Array(this.n);
+    this.selCount = 0;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.view = { colorBy: 'cluster', unlabelledOnly: false, cluster: null, detail: -1, tool: 'pan' };
+    this.listeners = new Map();
+  }
+
+  on(topic, fn) {
+    if (!this.listeners.has(topic)) this.listeners.set(topic, new Set());
+    this.listeners.get(topic).add(fn);
+    return () => this.listeners.get(topic).delete(fn);
+  }
+
+  emit(topic, payload) {
+    for (const fn of this.listeners.get(topic) || []) fn(payload);
+  }
+
+  // ---- annotations -------------------------------------------------------------------------
+
+  labelId(name, create) {
+    let k = this.labelIds.get(name);
+    if (k === undefined && create) {
+      k = this.labelNames.length;
+      this.labelNames.push(name);
+      this.labelCounts.push(0);
+      this.labelIds.set(name, k);
+    }
+    return k;
+  }
+
+  /** Live labels with their counts, most used first. */
+  labels() {
+    return this.labelNames.map((name, k) => ({ name, count: this.labelCounts[k] }))
+      .filter((l) => l.count > 0).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+  }
+
+  labelOfIndex(i) {
+    const k = this.labelOf[i];
+    return k < 0 ? null : this.labelNames[k];
+  }
+
+  setLabel(i, k) {
+    const old = this.labelOf[i];
+    if (old === k) return;
+    if (old >= 0) this.labelCounts[old]--;
+    if (k >= 0) this.labelCounts[k]++;
+    this.labelOf[i] = k;
+  }
+
+  indices(itemIds) {
+    const out = [];
+    for (const id of itemIds) { const i = this.index.get(id); if (i !== undefined) out.push(i); }
+    return out;
+  }
+
+  /** Apply one event to the state; returns nothing. Unknown items are ignored. */
+  apply(ev) {
+    switch (ev.type) {
+      case 'label': {
+        const k = this.labelId(ev.label, true);
+        for (const i of this.indices(ev.items)) this.setLabel(i, k);
+        break;
+      }
+      case 'unlabel':
+        for (const i of this.indices(ev.items)) this.setLabel(i, -1);
+        break;
+      case 'exclude':
+      case 'include': {
+        const v = ev.type === 'exclude' ? 1 : 0;
+        for (const i of this.indices(ev.items)) {
+          if (this.excluded[i] !== v) { this.excluded[i] = v; this.excludedCount += v ? 1 : -1; }
+        }
+        break;
+      }
+      case 'rename_label': {
+        const from = this.labelIds.get(ev.from);
+        if (from === undefined || ev.from === ev.to) break;
+        const to = this.labelId(ev.to, true);
+        for (let i = 0; i < this.n; i++) if (this.labelOf[i] === from) this.setLabel(i, to);
+        break;
+      }
+      case 'delete_label': {
+        const k = this.labelIds.get(ev.label);
+        if (k === undefined) break;
+        for (let i = 0; i < this.n; i++) if (this.labelOf[i] === k) this.setLabel(i, -1);
+        break;
+      }
+      default:
+        console.warn('pixplot: unknown event type', ev.type);
+    }
+  }
+
+  /** The events that undo `ev`, computed before it is applied. Empty when `ev` would change nothing. */
+  inverse(ev) {
+    const restore = (indices) => {
+      const byLabel = new Map();
+      for (const i of indices) {
+        const k = this.labelOf[i];
+        if (!byLabel.has(k)) byLabel.set(k, []);
+        byLabel.get(k).push(this.ids[i]);
+      }
+      return [...byLabel.entries()].map(([k, items]) => (k < 0
+        ? { type: 'unlabel', items } : { type: 'label', items, label: this.labelNames[k] }));
+    };
+    switch (ev.type) {
+      case 'label': {
+        const k = this.labelIds.get(ev.label);
+        return restore(this.indices(ev.items).filter((i) => k === undefined || this.labelOf[i] !== k));
+      }
+      case 'unlabel':
+        return restore(this.indices(ev.items).filter((i) => this.labelOf[i] >= 0));
+      case 'exclude':
+      case 'include': {
+        const v = ev.type === 'exclude' ? 1 : 0;
+        const changed = this.indices(ev.items).filter((i) => this.excluded[i] !== v).map((i) => this.ids[i]);
+        return changed.length ? [{ type: v ? 'include' : 'exclude', items: changed }] : [];
+      }
+      case 'rename_label': {
+        const from = this.labelIds.get(ev.from);
+        if (from === undefined || !this.labelCounts[from] || ev.from === ev.to) return [];
+        const to = this.labelIds.get(ev.to);
+        if (to === undefined || !this.labelCounts[to]) return [{ type: 'rename_label', from: ev.to, to: ev.from }];
+        const members = [];
+        for (let i = 0; i < this.n; i++) if (this.labelOf[i] === from) members.push(this.ids[i]);
+        return [{ type: 'label', items: members, label: ev.from }];
+      }
+      case 'delete_label': {
+        const k = this.labelIds.get(ev.label);
+        if (k === undefined || !this.labelCounts[k]) return [];
+        const members = [];
+        for (let i = 0; i < this.n; i++) if (this.labelOf[i] === k) members.push(this.ids[i]);
+        return [{ type: 'label', items: members, label: ev.label }];
+      }
+      default:
+        return [];
+    }
+  }
+
+  stamp(ev) {
+    return { ...ev, id: uuid(), time: new Date().toISOString() };
+  }
+
+  /** Apply events that came from a user action, a replay or a server; emits 'annotations'. */
+  applyAll(events, source) {
+    for (const ev of events) this.apply(ev);
+    if (events.length) this.emit('annotations', { events, source });
+  }
+
+  /** One user action: one event, applied, recorded for undo, and emitted for saving. */
+  act(ev) {
+    const inv = this.inverse(ev);
+    if (!inv.length) return null;
+    const stamped = this.stamp(ev);
+    this.undoStack.push({ forward: ev, inverse: inv });
+    this.redoStack.length = 0;
+    this.applyAll([stamped], 'user');
+    return stamped;
+  }
+
+  undo() {
+    const step = this.undoStack.pop();
+    if (!step) return false;
+    const events = step.inverse.map((e) => this.stamp(e));
+    this.redoStack.push(step);
+    this.applyAll(events, 'undo');
+    return true;
+  }
+
+  redo() {
+    const step = this.redoStack.pop();
+    if (!step) return false;
+    step.inverse = this.inverse(step.forward);
+    this.undoStack.push(step);
+    this.applyAll([this.stamp(step.forward)], 'redo');
+    return true;
+  }
+
+  /** Replace annotations with a server snapshot: {labels: {id: label}, excluded: [id...]}. */
+  loadSnapshot(state) {
+    this.labelOf.fill(-1);
+    this.labelNames = [];
+    this.labelIds = new Map();
+    this.labelCounts = [];
+    this.excluded.fill(0);
+    this.excludedCount = 0;
+    for (const [id, label] of Object.entries(state.labels || {})) {
+      const i = this.index.get(id);
+      if (i !== undefined) this.setLabel(i, this.labelId(String(label), true));
+    }
+    for (const id of state.excluded || []) {
+      const i = this.index.get(id);
+      if (i !== undefined && !this.excluded[i]) { this.excluded[i] = 1; this.excludedCount++; }
+    }
+    this.emit('annotations', { events: [], source: 'snapshot' });
+  }
+
+  /** The current annotations as the export and server snapshot format. */
+  snapshot() {
+    const labels = {};
+    const excluded = [];
+    for (let i = 0; i < this.n; i++) {
+      if (this.labelOf[i] >= 0) labels[this.ids[i]] = this.labelNames[this.labelOf[i]];
+      if (this.excluded[i]) excluded.push(this.ids[i]);
+    }
+    return { labels, excluded };
+  }
+
+  // ---- selection ----------------------------------------------------------------------------
+
+  /** mode: 'replace' | 'add' | 'remove' | 'toggle'. */
+  select(indices, mode = 'replace', source = 'map') {
+    const s = this.selected;
+    if (mode === 'replace') { s.fill(0); this.selCount = 0; }
+    for (const i of indices) {
+      const want = mode === 'remove' ? 0 : mode === 'toggle' ? 1 - s[i] : 1;
+      if (s[i] !== want) { s[i] = want; this.selCount += want ? 1 : -1; }
+    }
+    this.emit('selection', { source });
+  }
+
+  clearSelection() {
+    this.select([], 'replace');
+  }
+
+  selection() {
+    const out = [];
+    for (let i = 0; i < this.n; i++) if (this.selected[i]) out.push(i);
+    return out;
+  }
+
+  setView(patch) {
+    Object.assign(this.view, patch);
+    this.emit('view', patch);
+  }
+}
