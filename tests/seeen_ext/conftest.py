@@ -151,6 +151,12 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+@pytest.fixture(name="free_ports")
+def free_ports_fixture() -> Callable[[int], list[int]]:
+    """``free_ports(n)``: n free loopback ports (a function, for tests that start servers)."""
+    return free_ports
+
+
 def weed_binary() -> str:
     found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
     if not found:
