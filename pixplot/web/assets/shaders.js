@@ -53,6 +53,7 @@ void main() {
 
 export const FRAG = `#version 300 es
 precision highp float;
+precision highp int;
 in vec2 vUv;
 in vec2 vLocal;
 in vec4 vColor;

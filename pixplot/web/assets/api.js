@@ -1,0 +1,146 @@
+// Talks to `pixplot serve`: reads the annotation state, and sends events through a queue that
+// survives reloads (localStorage) and retries with backoff until the server takes them.
+
+const BATCH = 200;
+
+export function tokenFromHash() {
+  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
+function headers(token, json) {
+  const h = {};
+  if (json) h['Content-Type'] = 'application/json';
+  if (token) h['X-Pixplot-Token'] = token;
+  return h;
+}
+
+/** The server's state, or null when the bundle is served statically. */
+export async function fetchServerState(token) {
+  try {
+    const res = await fetch('api/state', { headers: headers(token), cache: 'no-store' });
+    if (!res.ok || !(res.headers.get('content-type') || '').includes('json')) return null;
+    const state = await res.json();
+    return state && typeof state === 'object' && 'labels' in state ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+export class SendQueue {
+  constructor({ token, storageKey, onStatus }) {
+    this.token = token;
+    this.key = storageKey;
+    this.onStatus = onStatus;
+    this.delay = 500;
+    this.sending = false;
+    this.timer = null;
+    this.error = null;
+    try {
+      this.queue = JSON.parse(localStorage.getItem(this.key) || '[]');
+    } catch {
+      this.queue = [];
+    }
+    window.addEventListener('online', () => this.kick());
+  }
+
+  /** Events written before the last reload that the server may not have. */
+  pending() {
+    return this.queue.slice();
+  }
+
+  persist() {
+    try {
+      localStorage.setItem(this.key, JSON.stringify(this.queue));
+    } catch (err) {
+      console.warn('pixplot: could not keep the send queue in localStorage', err);
+    }
+  }
+
+  push(events) {
+    this.queue.push(...events);
+    this.persist();
+    this.kick();
+  }
+
+  kick() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+
+  status() {
+    if (this.error) return { state: 'error', text: this.error, pending: this.queue.length };
+    if (!this.queue.length) return { state: 'saved', text: 'Saved', pending: 0 };
+    if (this.offline) return { state: 'offline', text: `Offline, ${this.queue.length} waiting`, pending: this.queue.length };
+    return { state: 'saving', text: 'Saving…', pending: this.queue.length };
+  }
+
+  report() {
+    this.onStatus(this.status());
+  }
+
+  async flush() {
+    if (this.sending) return;
+    if (!this.queue.length) { this.report(); return; }
+    this.sending = true;
+    this.report();
+    const batch = this.queue.slice(0, BATCH);
+    let retry = false;
+    try {
+      const res = await fetch('api/events', { method: 'POST', headers: headers(this.token, true),
+        body: JSON.stringify({ events: batch }) });
+      if (res.ok) {
+        this.queue.splice(0, batch.length);
+        this.persist();
+        this.offline = false;
+        this.error = null;
+        this.delay = 500;
+      } else if (res.status === 401 || res.status === 403) {
+        this.error = 'Not saved: this server needs a token (open the link with #token=…)';
+        retry = true;
+      } else if (res.status >= 500 || res.status === 429) {
+        this.offline = true;
+        retry = true;
+      } else {
+        // The server refused these events for good; keeping them would block every later one.
+        const text = await res.text();
+        console.error('pixplot: server refused events', res.status, text);
+        this.error = `Server refused ${batch.length} change(s): HTTP ${res.status}`;
+        this.queue.splice(0, batch.length);
+        this.persist();
+      }
+    } catch {
+      this.offline = true;
+      retry = true;
+    }
+    this.sending = false;
+    if (retry) {
+      this.report();
+      this.timer = setTimeout(() => this.flush(), this.delay);
+      this.delay = Math.min(this.delay * 2, 15000);
+    } else if (this.queue.length) {
+      this.flush();
+    } else {
+      this.report();
+    }
+  }
+}
+
+/** Start an upload job and poll it until it ends; `onProgress` gets the job's JSON. */
+export async function startUpload(token, target, onProgress) {
+  const res = await fetch('api/upload', { method: 'POST', headers: headers(token, true),
+    body: JSON.stringify({ target }) });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `Upload refused: HTTP ${res.status}`);
+  const id = body.job_id ?? body.id ?? body.job?.id ?? body.job;
+  if (id === undefined || id === null) throw new Error('The server did not return a job id');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const jr = await fetch(`api/jobs/${encodeURIComponent(id)}`, { headers: headers(token) });
+    const job = await jr.json().catch(() => ({}));
+    onProgress(job);
+    const st = String(job.status || job.state || '').toLowerCase();
+    if (!jr.ok || ['done', 'finished', 'succeeded', 'success', 'failed', 'error', 'cancelled'].includes(st)) return job;
+  }
+}

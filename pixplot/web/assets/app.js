@@ -1,0 +1,472 @@
+// The app: loads the bundle, owns the map, the store and the clusters, and offers the actions
+// that keys, mouse and panels call. Panels never touch WebGL; the map never reads the store.
+
+import { categoryColor, colorsFromCodes, cssColor } from './colors.js';
+import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
+import { h } from './dom.js';
+import { SpatialGrid } from './grid.js';
+import { PointMap } from './map.js';
+import { startSaving } from './saving.js';
+import { FLAG } from './shaders.js';
+import { Store } from './store.js';
+
+export class App {
+  constructor(ui) {
+    this.ui = ui;
+    this.listeners = new Map();
+    this.store = null;
+    this.clusters = [];
+    this.noise = [];
+    this.timings = {};
+    this.syncPending = null;
+    this.lastLasso = null;
+  }
+
+  on(topic, fn) {
+    if (!this.listeners.has(topic)) this.listeners.set(topic, new Set());
+    this.listeners.get(topic).add(fn);
+  }
+
+  emit(topic, payload) {
+    for (const fn of this.listeners.get(topic) || []) fn(payload);
+  }
+
+  /** First paint from the binary files alone, then items, clusters and saved annotations. */
+  async load() {
+    const t0 = performance.now();
+    const m = await loadManifest();
+    this.manifest = m;
+    this.n = m.counts.items;
+    this.layoutName = m.default_layout || m.layouts[0].name;
+    this.clusteringName = m.default_clustering || (m.clusterings[0] && m.clusterings[0].name) || null;
+    this.map = new PointMap(this.ui.canvas, { manifest: m, thumbUrl: (i) => this.thumbUrl(i) });
+    const [xy, labels] = await Promise.all([
+      loadLayout(m, this.layoutName),
+      this.clusteringName ? loadClusterLabels(m, this.clusteringName) : null,
+    ]);
+    this.positions = xy;
+    this.clusterOf = labels || new Int32Array(this.n).fill(-1);
+    this.map.setPositions(xy);
+    this.fit(false);
+    this.map.setColors(colorsFromCodes(this.clusterOf, this.n));
+    this.map.draw();
+    this.timings.firstPaint = performance.now() - t0;
+    this.grid = new SpatialGrid(xy);
+    this.map.setGrid(this.grid);
+    this.timings.grid = performance.now() - t0;
+
+    this.items = new ItemsSource(m);
+    this.columns = await this.items.columns;
+    this.map.setCells(this.columns.cells);
+    this.timings.items = performance.now() - t0;
+    this.store = new Store(this.columns.ids);
+    await this.loadClusters();
+    this.saver = await startSaving(this.store, m, (s) => this.setStatus(s));
+    this.store.on('selection', () => this.scheduleSync({ flags: true }));
+    this.store.on('annotations', () => this.scheduleSync({ flags: true, stats: true, colors: this.store.view.colorBy === 'label' }));
+    this.store.on('view', (p) => this.scheduleSync({ flags: 'unlabelledOnly' in p || 'cluster' in p, colors: 'colorBy' in p }));
+    this.sync({ flags: true, stats: true });
+    this.timings.ready = performance.now() - t0;
+  }
+
+  thumbUrl(i) {
+    const c = this.columns;
+    if (c && c.thumbs) return c.thumbs[i] ? DATA + c.thumbs[i] : '';
+    const id = c ? c.ids[i] : '';
+    return `${DATA}${(this.manifest.thumbs && this.manifest.thumbs.dir) || 'thumbs'}/${id}.jpg`;
+  }
+
+  // ---- clusters ---------------------------------------------------------------------------------
+
+  async loadClusters() {
+    let summary = { clusters: [], noise: 0 };
+    if (this.clusteringName) {
+      try {
+        summary = await this.items.clusters(this.manifest, this.clusteringName);
+      } catch (err) {
+        console.warn('pixplot: cluster file unreadable, using the .i32 labels alone', err);
+      }
+    }
+    const n = this.n, lab = this.clusterOf;
+    let k = 0;
+    for (let i = 0; i < n; i++) if (lab[i] + 1 > k) k = lab[i] + 1;
+    const start = new Int32Array(k + 2);
+    for (let i = 0; i < n; i++) start[lab[i] + 2]++;
+    for (let c = 0; c < k + 1; c++) start[c + 1] += start[c];
+    const fill = start.slice();
+    const members = new Int32Array(n);
+    for (let i = 0; i < n; i++) members[fill[lab[i] + 1]++] = i;
+    const byId = new Map(summary.clusters.map((c) => [c.id, c]));
+    this.noise = members.subarray(start[0], start[1]);
+    this.clusters = [];
+    for (let c = 0; c < k; c++) {
+      const s = byId.get(c) || {};
+      const mem = members.subarray(start[c + 1], start[c + 2]);
+      const rep = s.representative !== undefined ? this.store.index.get(s.representative) : undefined;
+      this.clusters.push({ id: c, size: mem.length, cohesion: s.cohesion ?? null, members: mem,
+        representative: rep !== undefined ? rep : mem.length ? mem[0] : -1, unlabelled: mem.length, mainLabel: null });
+    }
+    this.emit('clusters');
+  }
+
+  clusterStats() {
+    const { labelOf, excluded } = this.store;
+    for (const cl of this.clusters) {
+      let todo = 0;
+      const counts = new Map();
+      for (const i of cl.members) {
+        if (excluded[i]) continue;
+        if (labelOf[i] < 0) todo++;
+        else counts.set(labelOf[i], (counts.get(labelOf[i]) || 0) + 1);
+      }
+      cl.unlabelled = todo;
+      let best = -1, bestN = 0;
+      for (const [l, c] of counts) if (c > bestN) { best = l; bestN = c; }
+      cl.mainLabel = best >= 0 ? this.store.labelNames[best] : null;
+    }
+    this.emit('clusterStats');
+  }
+
+  clusterOrder() {
+    const sort = (this.store && this.store.view.clusterSort) || 'size';
+    const ids = this.clusters.map((c) => c.id);
+    const coh = (c) => (this.clusters[c].cohesion ?? 0);
+    if (sort === 'cohesion') ids.sort((a, b) => coh(b) - coh(a));
+    else if (sort === 'loose') ids.sort((a, b) => coh(a) - coh(b));
+    else if (sort === 'todo') ids.sort((a, b) => (this.clusters[b].unlabelled > 0) - (this.clusters[a].unlabelled > 0) || a - b);
+    return ids;
+  }
+
+  membersOf(c) {
+    return c < 0 ? this.noise : this.clusters[c] ? this.clusters[c].members : [];
+  }
+
+  boxOf(indices) {
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    const xy = this.positions;
+    for (const i of indices) {
+      x0 = Math.min(x0, xy[2 * i]); x1 = Math.max(x1, xy[2 * i]);
+      y0 = Math.min(y0, xy[2 * i + 1]); y1 = Math.max(y1, xy[2 * i + 1]);
+    }
+    return [x0, y0, x1, y1];
+  }
+
+  /** Fly to a cluster, make it current and select its non-excluded members. */
+  openCluster(c) {
+    const mem = this.membersOf(c);
+    if (!mem.length) return;
+    this.store.setView({ cluster: c });
+    this.selectCluster(c);
+    const [x0, y0, x1, y1] = this.boxOf(mem);
+    const r = this.map.baseSize * this.map.sizeScale;
+    this.map.camera.flyTo(this.map.camera.fitBox(x0 - r, y0 - r, x1 + r, y1 + r));
+    this.map.requestRender();
+  }
+
+  selectCluster(c) {
+    const st = this.store;
+    st.select(Array.from(this.membersOf(c)).filter((i) => !st.excluded[i] && !this.hidden(i)), 'replace', 'cluster');
+  }
+
+  selectCurrentCluster() {
+    let c = this.store.view.cluster;
+    if (this.map.hover >= 0) c = this.clusterOf[this.map.hover];
+    if (c === null || c === undefined) return;
+    this.store.setView({ cluster: c });
+    this.selectCluster(c);
+  }
+
+  /** n / p: the next cluster (in the panel's order) that still has unlabelled members. */
+  stepCluster(dir) {
+    const order = this.clusterOrder();
+    if (!order.length) return;
+    const cur = order.indexOf(this.store.view.cluster);
+    for (let s = 1; s <= order.length; s++) {
+      const pos = (((cur < 0 && dir < 0 ? 0 : cur) + dir * s) % order.length + order.length) % order.length;
+      const c = order[pos];
+      if (this.clusters[c].unlabelled > 0) { this.openCluster(c); return; }
+    }
+    this.toast('Every cluster is labelled.');
+  }
+
+  // ---- syncing state to the map ------------------------------------------------------------------
+
+  hidden(i) {
+    return this.store.view.unlabelledOnly && this.store.labelOf[i] >= 0;
+  }
+
+  scheduleSync(what) {
+    if (!this.syncPending) {
+      this.syncPending = {};
+      requestAnimationFrame(() => { const w = this.syncPending; this.syncPending = null; this.sync(w); });
+    }
+    for (const [k, v] of Object.entries(what)) if (v) this.syncPending[k] = true;
+  }
+
+  /** Push flags and colours to the map now (tests call this through flush). */
+  sync(what) {
+    const st = this.store;
+    if (what.stats) this.clusterStats();
+    if (what.flags) {
+      const n = this.n, flags = new Uint8Array(n);
+      const only = st.view.unlabelledOnly, cur = st.view.cluster;
+      const dim = cur !== null && cur !== undefined;
+      for (let i = 0; i < n; i++) {
+        let f = st.selected[i] ? FLAG.SELECTED : 0;
+        if (st.excluded[i]) f |= FLAG.EXCLUDED;
+        if (only && st.labelOf[i] >= 0) f |= FLAG.HIDDEN;
+        if (dim && this.clusterOf[i] !== cur) f |= FLAG.DIM;
+        flags[i] = f;
+      }
+      this.map.setFlags(flags);
+    }
+    if (what.colors || (what.flags && st.view.colorBy === 'label')) this.applyColors();
+  }
+
+  colorModes() {
+    const modes = [['cluster', 'Colour: cluster'], ['label', 'Colour: label']];
+    for (const f of Object.keys((this.columns && this.columns.categories) || {})) modes.push([`meta:${f}`, `Colour: ${f}`]);
+    modes.push(['none', 'Colour: none']);
+    return modes;
+  }
+
+  applyColors() {
+    const mode = this.store.view.colorBy;
+    let codes = null;
+    if (mode === 'cluster') codes = this.clusterOf;
+    else if (mode === 'label') codes = this.store.labelOf;
+    else if (mode.startsWith('meta:')) codes = this.columns.categories[mode.slice(5)]?.codes;
+    this.map.setColors(colorsFromCodes(codes, this.n, mode !== 'none'));
+    this.emit('colors');
+  }
+
+  labelColor(name) {
+    const k = this.store.labelIds.get(name);
+    return cssColor(k === undefined ? -1 : k);
+  }
+
+  // ---- layouts and clusterings -------------------------------------------------------------------
+
+  async setLayout(name) {
+    const xy = await loadLayout(this.manifest, name);
+    this.layoutName = name;
+    this.positions = xy;
+    this.map.setPositions(xy, true);
+    this.grid = new SpatialGrid(xy);
+    this.map.setGrid(this.grid);
+    this.emit('layout');
+  }
+
+  async setClustering(name) {
+    this.clusterOf = await loadClusterLabels(this.manifest, name);
+    this.clusteringName = name;
+    this.store.setView({ cluster: null });
+    await this.loadClusters();
+    this.sync({ flags: true, stats: true, colors: true });
+  }
+
+  // ---- picking and selection ---------------------------------------------------------------------
+
+  pickAt(sx, sy) {
+    if (!this.grid || !this.store) return -1;
+    const [x, y] = this.map.camera.toData(sx, sy);
+    return this.grid.pick(x, y, this.map.pointRadius(), (i) => !this.hidden(i));
+  }
+
+  hoverAt(sx, sy) {
+    const i = sx < 0 ? -1 : this.pickAt(sx, sy);
+    this.map.setHover(i);
+    const tip = this.ui.tooltip;
+    if (i < 0) { tip.hidden = true; return; }
+    const st = this.store;
+    const lab = st.labelOfIndex(i);
+    const c = this.clusterOf[i];
+    tip.textContent = `${lab ?? 'unlabelled'} · ${c < 0 ? 'noise' : `cluster ${c}`}${st.excluded[i] ? ' · excluded' : ''}`;
+    tip.style.left = `${sx + 14}px`;
+    tip.style.top = `${sy + 14}px`;
+    tip.hidden = false;
+  }
+
+  clickAt(sx, sy, toggle) {
+    if (!this.store) return;
+    const i = this.pickAt(sx, sy);
+    if (i < 0) {
+      if (!toggle) { this.store.clearSelection(); this.store.setView({ detail: -1 }); }
+      return;
+    }
+    this.store.select([i], toggle ? 'toggle' : 'replace', 'click');
+    if (!toggle) this.store.setView({ detail: i });
+  }
+
+  /** Select the items whose centres lie in a polygon given in data coordinates. */
+  selectPolygon(poly, mode = 'replace') {
+    if (!this.store) return [];
+    const t0 = performance.now();
+    const found = this.grid.inPolygon(poly, (i) => !this.hidden(i));
+    const t1 = performance.now();
+    this.store.select(found, mode, 'lasso');
+    this.lastLasso = { ms: t1 - t0, totalMs: performance.now() - t0, count: found.length };
+    if (found.length && mode !== 'remove') this.showTab('selection');
+    return found;
+  }
+
+  selectAllVisible() {
+    const [x0, y0, x1, y1] = this.map.camera.bounds();
+    this.store.select(this.grid.inRect(x0, y0, x1, y1, (i) => !this.hidden(i)), 'replace', 'all');
+  }
+
+  invertSelection() {
+    const st = this.store, cur = st.view.cluster;
+    const scope = cur !== null && cur !== undefined ? this.membersOf(cur) : null;
+    const out = [];
+    if (scope) { for (const i of scope) if (!st.selected[i] && !this.hidden(i)) out.push(i); } else {
+      for (let i = 0; i < this.n; i++) if (!st.selected[i] && !this.hidden(i)) out.push(i);
+    }
+    st.select(out, 'replace', 'invert');
+  }
+
+  selectLabel(name) {
+    const k = this.store.labelIds.get(name);
+    const out = [];
+    for (let i = 0; i < this.n; i++) if (this.store.labelOf[i] === k) out.push(i);
+    this.store.select(out, 'replace', 'label');
+  }
+
+  // ---- annotation actions: each is one event ------------------------------------------------------
+
+  selectedIds() {
+    return this.store.selection().map((i) => this.store.ids[i]);
+  }
+
+  act(ev, empty) {
+    if (ev.items && !ev.items.length) { this.toast(empty); return null; }
+    const done = this.store.act(ev);
+    if (!done) this.toast('Nothing changed.');
+    return done;
+  }
+
+  excludeSelection() { return this.act({ type: 'exclude', items: this.selectedIds() }, 'Select items to exclude first.'); }
+  includeSelection() { return this.act({ type: 'include', items: this.selectedIds() }, 'Select items to include first.'); }
+  unlabelSelection() { return this.act({ type: 'unlabel', items: this.selectedIds() }, 'Select items first.'); }
+
+  toggleExcluded(i) {
+    const st = this.store;
+    return this.act({ type: st.excluded[i] ? 'include' : 'exclude', items: [st.ids[i]] });
+  }
+
+  labelSelection(label) {
+    return this.act({ type: 'label', items: this.selectedIds(), label }, 'Select items to label first.');
+  }
+
+  /** Label the current cluster's members that are not excluded. */
+  labelCluster(label) {
+    const st = this.store, c = st.view.cluster;
+    if (c === null || c === undefined) { this.toast('Open a cluster first (n, or click one in the Clusters panel).'); return null; }
+    const items = Array.from(this.membersOf(c)).filter((i) => !st.excluded[i]).map((i) => st.ids[i]);
+    return this.act({ type: 'label', items, label }, 'This cluster has no items left to label.');
+  }
+
+  renameLabel(from, to) { return this.act({ type: 'rename_label', from, to }); }
+  deleteLabel(label) { return this.act({ type: 'delete_label', label }); }
+
+  undo() { if (!this.store.undo()) this.toast('Nothing to undo.'); }
+  redo() { if (!this.store.redo()) this.toast('Nothing to redo.'); }
+
+  // ---- view ----------------------------------------------------------------------------------------
+
+  fit(animate = true) {
+    const cam = this.map.camera;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    const xy = this.positions;
+    for (let j = 0; j < xy.length; j += 2) {
+      if (xy[j] < x0) x0 = xy[j];
+      if (xy[j] > x1) x1 = xy[j];
+      if (xy[j + 1] < y0) y0 = xy[j + 1];
+      if (xy[j + 1] > y1) y1 = xy[j + 1];
+    }
+    const r = this.map.baseSize;
+    const target = Number.isFinite(x0) ? cam.fitBox(x0 - r, y0 - r, x1 + r, y1 + r, 0.03) : { x: 0, y: 0, k: cam.k };
+    if (animate) cam.flyTo(target); else cam.set(target);
+    this.map.requestRender();
+  }
+
+  panBy(dx, dy) { this.map.camera.panBy(dx, dy); this.map.requestRender(); }
+
+  zoomBy(f) {
+    const cam = this.map.camera;
+    cam.zoomAt(cam.width / 2, cam.height / 2, f);
+    this.map.requestRender();
+  }
+
+  pointSize(f) {
+    this.map.sizeScale = Math.min(8, Math.max(0.25, this.map.sizeScale * f));
+    this.map.requestRender();
+  }
+
+  setTool(tool) { this.store.setView({ tool }); }
+  toggleUnlabelled() { this.store.setView({ unlabelledOnly: !this.store.view.unlabelledOnly }); }
+
+  cycleColor() {
+    const modes = this.colorModes().map((m) => m[0]);
+    const k = modes.indexOf(this.store.view.colorBy);
+    this.store.setView({ colorBy: modes[(k + 1) % modes.length] });
+  }
+
+  cycleLayout() {
+    const names = this.manifest.layouts.map((l) => l.name);
+    this.setLayout(names[(names.indexOf(this.layoutName) + 1) % names.length]);
+  }
+
+  detailHovered() { if (this.map.hover >= 0) this.store.setView({ detail: this.map.hover }); }
+
+  escape() {
+    const st = this.store;
+    if (this.ui.help.open) { this.ui.help.close(); return; }
+    if (st.view.detail >= 0) { st.setView({ detail: -1 }); return; }
+    if (st.selCount) { st.clearSelection(); return; }
+    if (st.view.cluster !== null) st.setView({ cluster: null });
+  }
+
+  focusLabel() {
+    this.showTab('selection');
+    this.ui.labelInput().focus();
+  }
+
+  toggleHelp() {
+    const d = this.ui.help;
+    if (d.open) d.close(); else d.showModal();
+  }
+
+  showTab(name) { this.emit('tab', name); }
+  setTabCount(name, count) { this.emit('tabCount', { name, count }); }
+
+  setStatus(s) {
+    this.saveStatus = s;
+    this.emit('status', s);
+  }
+
+  toast(text) {
+    const t = this.ui.toast;
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { t.hidden = true; }, 2500);
+  }
+
+  /** The annotations as a downloadable JSON document. */
+  exportDocument() {
+    const { labels, excluded } = this.store.snapshot();
+    return { format: 'pixplot-annotations', version: 1, events: this.saver ? this.saver.events : [], labels, excluded };
+  }
+
+  exportAnnotations() {
+    const blob = new Blob([JSON.stringify(this.exportDocument(), null, 1)], { type: 'application/json' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: 'annotations.json' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  }
+
+  categoryColor(k) { return categoryColor(k); }
+}

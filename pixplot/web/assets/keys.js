@@ -1,0 +1,77 @@
+// Keyboard shortcuts: one table drives both the handler and the `?` help (docs/viewer.md mirrors it).
+
+export const SHORTCUTS = [
+  ['?', 'Show or hide this help', (a) => a.toggleHelp()],
+  ['n', 'Next unlabelled cluster (flies there and selects it)', (a) => a.stepCluster(1)],
+  ['p', 'Previous unlabelled cluster', (a) => a.stepCluster(-1)],
+  ['c', 'Select the current cluster (or the hovered item\'s cluster)', (a) => a.selectCurrentCluster()],
+  ['a', 'Select every visible item', (a) => a.selectAllVisible()],
+  ['v', 'Invert the selection (within the current cluster, if any)', (a) => a.invertSelection()],
+  ['Escape', 'Clear the selection; again: leave the cluster; closes the detail and dialogs', (a) => a.escape()],
+  ['x', 'Exclude the selection from its cluster', (a) => a.excludeSelection()],
+  ['Delete', 'Exclude the selection', (a) => a.excludeSelection()],
+  ['i', 'Include the selection back in its cluster', (a) => a.includeSelection()],
+  ['t', 'Type a label (Enter labels the selection, Shift+Enter the cluster\'s non-excluded items)', (a) => a.focusLabel()],
+  ['Enter', 'Type a label for the selection', (a) => a.focusLabel()],
+  ['u', 'Remove the labels of the selection', (a) => a.unlabelSelection()],
+  ['f', 'Show only unlabelled items (toggle)', (a) => a.toggleUnlabelled()],
+  ['k', 'Colour by the next option (cluster, label, metadata, none)', (a) => a.cycleColor()],
+  ['g', 'Next layout (animated)', (a) => a.cycleLayout()],
+  ['m', 'Pan tool (drag moves the map)', (a) => a.setTool('pan')],
+  ['l', 'Lasso tool (drag draws a free-hand selection)', (a) => a.setTool('lasso')],
+  ['b', 'Box tool (drag draws a rectangle selection)', (a) => a.setTool('box')],
+  ['1', 'Clusters panel', (a) => a.showTab('clusters')],
+  ['2', 'Selection panel', (a) => a.showTab('selection')],
+  ['3', 'Labels panel', (a) => a.showTab('labels')],
+  ['d', 'Details of the hovered item', (a) => a.detailHovered()],
+  ['ArrowLeft', 'Pan left', (a) => a.panBy(80, 0)],
+  ['ArrowRight', 'Pan right', (a) => a.panBy(-80, 0)],
+  ['ArrowUp', 'Pan up', (a) => a.panBy(0, 80)],
+  ['ArrowDown', 'Pan down', (a) => a.panBy(0, -80)],
+  ['+', 'Zoom in', (a) => a.zoomBy(1.5)],
+  ['=', 'Zoom in', (a) => a.zoomBy(1.5)],
+  ['-', 'Zoom out', (a) => a.zoomBy(1 / 1.5)],
+  ['0', 'Show everything', (a) => a.fit()],
+  ['[', 'Smaller thumbnails', (a) => a.pointSize(1 / 1.25)],
+  [']', 'Larger thumbnails', (a) => a.pointSize(1.25)],
+  ['Ctrl+z', 'Undo', (a) => a.undo()],
+  ['Ctrl+Shift+z', 'Redo', (a) => a.redo()],
+  ['Ctrl+y', 'Redo', (a) => a.redo()],
+  ['Ctrl+a', 'Select every visible item', (a) => a.selectAllVisible()],
+];
+
+export const MOUSE = [
+  ['Drag', 'Pan (pan tool), draw a lasso (lasso tool) or a box (box tool)'],
+  ['Shift+drag', 'Lasso that adds to the selection'],
+  ['Ctrl+drag', 'Lasso that removes from the selection'],
+  ['Alt+drag', 'Box that replaces (with Shift: adds to) the selection'],
+  ['Click', 'Select one item and show its details'],
+  ['Shift+click, Ctrl+click', 'Toggle one item in the selection'],
+  ['Wheel, pinch', 'Zoom to the cursor'],
+  ['Double-click', 'Zoom in'],
+  ['Two fingers', 'Pan and zoom on a touch screen'],
+];
+
+function keyName(e) {
+  let k = e.key;
+  if (k.length === 1) k = k.toLowerCase();
+  if (k === '?' || k === '+') return k;
+  const mods = [];
+  if (e.ctrlKey || e.metaKey) mods.push('Ctrl');
+  if (e.shiftKey && k.length > 1) mods.push('Shift');
+  if (e.shiftKey && k.length === 1 && (e.ctrlKey || e.metaKey)) mods.push('Shift');
+  return [...mods, k].join('+');
+}
+
+export function attachKeys(app) {
+  const table = new Map(SHORTCUTS.map(([k, , fn]) => [k, fn]));
+  window.addEventListener('keydown', (e) => {
+    const t = e.target;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    if (e.altKey) return;
+    const fn = table.get(keyName(e));
+    if (!fn) return;
+    e.preventDefault();
+    fn(app);
+  });
+}

@@ -1,0 +1,50 @@
+// Chooses where annotations live: the server when `api/state` answers, else this browser's IndexedDB.
+// Either way a reload replays the same state.
+
+import { fetchServerState, SendQueue, tokenFromHash } from './api.js';
+import { EventLog } from './idb.js';
+
+const SAVED_SOURCES = new Set(['user', 'undo', 'redo']);
+
+export async function startSaving(store, manifest, onStatus) {
+  const key = `${location.pathname}|${manifest.created}|${manifest.counts.items}`;
+  const token = tokenFromHash();
+  const state = await fetchServerState(token);
+  const events = [];
+  if (state) {
+    store.loadSnapshot(state);
+    const queue = new SendQueue({ token, storageKey: `pixplot-queue:${key}`, onStatus });
+    const pending = queue.pending();
+    store.applyAll(pending, 'replay');
+    events.push(...pending);
+    store.on('annotations', ({ events: evs, source }) => {
+      if (!SAVED_SOURCES.has(source)) return;
+      events.push(...evs);
+      queue.push(evs);
+    });
+    queue.kick();
+    return { mode: 'server', token, queue, events };
+  }
+  let log = null;
+  try {
+    log = await EventLog.open(key);
+    const stored = await log.all();
+    store.applyAll(stored, 'replay');
+    events.push(...stored);
+    onStatus({ state: 'saved', text: 'Saved in this browser' });
+  } catch (err) {
+    onStatus({ state: 'error', text: 'This browser cannot keep annotations (IndexedDB unavailable): export them' });
+    console.error(err);
+  }
+  const saver = { mode: 'static', events, writing: Promise.resolve() };
+  store.on('annotations', ({ events: evs, source }) => {
+    if (!SAVED_SOURCES.has(source)) return;
+    events.push(...evs);
+    if (!log) return;
+    onStatus({ state: 'saving', text: 'Saving…' });
+    saver.writing = saver.writing.then(() => log.append(evs)).then(
+      () => onStatus({ state: 'saved', text: 'Saved in this browser' }),
+      (err) => { console.error(err); onStatus({ state: 'error', text: 'Could not save in this browser: export now' }); });
+  });
+  return saver;
+}
