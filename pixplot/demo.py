@@ -21,7 +21,7 @@ def make_digits(folder: Path, size: int = 64, limit: int | None = None) -> tuple
     for i in range(n):
         img, target = digits.images[i], int(digits.target[i])
         arr = (255 - img / 16.0 * 255).clip(0, 255).astype(np.uint8)  # dark ink on paper
-        im = Image.fromarray(arr, "L").resize((size, size), Image.Resampling.BICUBIC)
+        im = Image.fromarray(arr).resize((size, size), Image.Resampling.BICUBIC)
         rel = f"{target}/digit_{i:04d}.png"
         path = images / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def to_rgb(im: Image.Image) -> Image.Image:
             lo, hi = 0.0, 65535.0 if hi > 255 else 255.0
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         arr8 = np.clip((arr - lo) * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB")
+        return Image.fromarray(arr8).convert("RGB")
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -147,8 +147,7 @@ def load_item_image(
         f = max_side / max(crop.size)
         crop = crop.resize((max(1, round(crop.size[0] * f)), max(1, round(crop.size[1] * f))),
                            Image.Resampling.BILINEAR)
-        s *= f
-    return crop, s, (left, top)
+    return crop, crop.size[0] / (right - left), (left, top)
 
 
 def encode_jpeg(im: Image.Image, quality: int = 85) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import ClassVar
 
@@ -34,6 +35,16 @@ def normalize_layout(P: np.ndarray) -> np.ndarray:
     return ((P - centre) * scale).astype(np.float32)
 
 
+def import_umap():
+    """umap-learn, without the TensorFlow import it does for ParametricUMAP (unused here),
+    which costs seconds and hundreds of MB in every worker when TensorFlow is installed."""
+    sys.modules.setdefault("umap.parametric_umap", None)  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import umap
+    return umap
+
+
 def _tiny_layout(n: int) -> np.ndarray:
     """Layouts for collections too small for a manifold method: points on a circle."""
     if n == 1:
@@ -56,7 +67,7 @@ class UMAPProjector(Projector):
 
     def fit(self, X: np.ndarray):
         """A fitted UMAP model (for placing further points with ``transform``)."""
-        import umap
+        umap = import_umap()
 
         n = len(X)
         with warnings.catch_warnings():

@@ -21,6 +21,8 @@ _MODELS: dict[str, Any] = {}
 
 
 def _file_digest(path: str) -> str:
+    if not Path(path).is_file():
+        raise UserError(f"--weights {path}: file not found")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixplot.bundle_read import open_bundle
+from pixplot.cli import main as pixplot
+from pixplot.errors import UserError
+from pixplot.imageio import crop_box
+from seeen_ext.export import export, import_file, item_jpeg, safe_name, to_gallery
+from seeen_ext.store import open_store
+
+
+def _annotate(bundle_path: Path) -> tuple[Any, list[dict[str, Any]]]:
+    b = open_bundle(bundle_path)
+    items = b.items
+    faces = [it for it in items if it["box"] is not None]
+    whole = [it for it in items if it["box"] is None]
+    store = open_store(b)
+    store.append([
+        {"id": "1", "type": "label", "items": [faces[0]["id"], whole[1]["id"]], "label": "Ann"},
+        {"id": "2", "type": "label", "items": [whole[2]["id"], whole[3]["id"]], "label": "a/../b"},
+        {"id": "3", "type": "exclude", "items": [whole[3]["id"]]},
+    ])
+    return b, items
+
+
+def test_csv_export_lists_every_item_with_label_and_flag(bundle: Path, tmp_path: Path) -> None:
+    b, items = _annotate(bundle)
+    out = tmp_path / "a.csv"
+    assert pixplot(["annotations", "export", str(bundle), "--format", "csv", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["item_id"] for r in rows] == b.ids
+    by_id = {r["item_id"]: r for r in rows}
+    face = next(it for it in items if it["box"] is not None)
+    assert by_id[face["id"]]["label"] == "Ann"
+    assert json.loads(by_id[face["id"]]["box"]) == face["box"]
+    assert by_id[items[0]["id"]]["box"] == ""
+    assert sum(r["excluded"] == "true" for r in rows) == 1
+
+
+def test_json_export_holds_items_state_and_events(bundle: Path, tmp_path: Path) -> None:
+    b, _ = _annotate(bundle)
+    out = tmp_path / "a.json"
+    pixplot(["annotations", "export", str(bundle), "--format", "json", "--out", str(out)])
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "pixplot-annotations" and doc["version"] == 1
+    assert len(doc["items"]) == len(b.items) and len(doc["labels"]) == 4
+    assert [e["id"] for e in doc["events"]] == ["1", "2", "3"]
+
+
+def test_gallery_holds_labelled_non_excluded_embeddings(bundle: Path, tmp_path: Path) -> None:
+    b, _ = _annotate(bundle)
+    out = tmp_path / "g.npz"
+    pixplot(["annotations", "export", str(bundle), "--format", "gallery", "--out", str(out)])
+    with np.load(out) as z:
+        ids, labels, emb = list(z["ids"]), list(z["labels"]), z["embeddings"]
+        assert str(z["embedder"]) == b.manifest["embedder"]["id"]
+    assert len(ids) == 3 and sorted(labels) == ["Ann", "Ann", "a/../b"]
+    assert emb.dtype == np.float32
+    np.testing.assert_array_equal(emb, b.embeddings[[b.index[i] for i in ids]])
+    # the same state gives the same bytes (an upload rerun relies on it)
+    assert to_gallery(b, open_store(b).state()) == out.read_bytes()
+
+
+def test_imagefolder_writes_crops_for_detections_and_images_otherwise(bundle: Path, tmp_path: Path) -> None:
+    b, items = _annotate(bundle)
+    out = tmp_path / "folder"
+    pixplot(["annotations", "export", str(bundle), "--format", "imagefolder", "--out", str(out)])
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    face = next(it for it in items if it["box"] is not None)
+    whole = [it for it in items if it["box"] is None]
+    assert written == sorted([f"Ann/{face['id']}.jpg", f"Ann/{whole[1]['id']}.jpg", f"a_.._b/{whole[2]['id']}.jpg"])
+    # a whole JPEG goes out byte for byte; a face is its box plus the margin
+    assert (out / f"Ann/{whole[1]['id']}.jpg").read_bytes() == b.item_image_path(whole[1]).read_bytes()
+    left, top, right, bottom = crop_box((64, 48), face["box"], 0.2)
+    with Image.open(out / f"Ann/{face['id']}.jpg") as im:
+        assert im.size == (right - left, bottom - top)
+        assert im.size[0] > face["box"][2] and im.size[1] > face["box"][3]
+
+
+def test_png_item_is_converted_to_jpeg(bundle: Path) -> None:
+    b = open_bundle(bundle)
+    png = next(it for it in b.items if it["source"].endswith(".png"))
+    data = item_jpeg(b, png)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "JPEG" and im.size == (png["width"], png["height"])
+    assert item_jpeg(b, png) == data
+
+
+def test_labels_never_escape_the_folder() -> None:
+    assert safe_name("../..") == ".._.."
+    assert safe_name("..") == "_" and safe_name("a\\b/c") == "a_b_c" and safe_name("Zoë") == "Zoë"
+
+
+def test_import_merges_a_static_export_idempotently(bundle: Path, tmp_path: Path) -> None:
+    b = open_bundle(bundle)
+    ids = b.ids
+    f = tmp_path / "static.json"
+    f.write_text(json.dumps({
+        "format": "pixplot-annotations", "version": 1,
+        "events": [{"id": "s1", "type": "label", "items": ids[:2], "label": "cat", "author": "web",
+                    "time": "2026-11-26T10:00:00Z"},
+                   {"id": "s2", "type": "exclude", "items": [ids[1]]}],
+        "labels": {ids[0]: "cat", ids[1]: "cat"}, "excluded": [ids[1]],
+    }))
+    open_store(b).append([{"id": "local", "type": "label", "items": [ids[4]], "label": "dog"}])
+    assert pixplot(["annotations", "import", str(bundle), str(f)]) == 0
+    assert pixplot(["annotations", "import", str(bundle), str(f)]) == 0
+    store = open_store(b)
+    st = store.state()
+    assert st["labels"] == {ids[0]: "cat", ids[1]: "cat", ids[4]: "dog"} and st["excluded"] == [ids[1]]
+    events = store.events()
+    assert [e["id"] for e in events] == ["local", "s1", "s2"]
+    assert events[1]["time"] == "2026-11-26T10:00:00Z"
+
+
+def test_server_json_export_imports_into_a_fresh_copy(make_bundle: Any, tmp_path: Path) -> None:
+    src = make_bundle("one")
+    b, _ = _annotate(src)
+    dst = make_bundle("two")  # same images, so the same ids
+    f = tmp_path / "x.json"
+    export(b, open_store(b).state(), "json", f, events=open_store(b).events())
+    res = import_file(open_store(open_bundle(dst)), f)
+    assert res.accepted == 3
+    assert open_store(open_bundle(dst)).state()["labels"] == open_store(b).state()["labels"]
+
+
+def test_snapshot_without_events_imports_once(bundle: Path, tmp_path: Path) -> None:
+    ids = open_bundle(bundle).ids
+    f = tmp_path / "snap.json"
+    f.write_text(json.dumps({"format": "pixplot-annotations", "version": 1,
+                             "labels": {ids[0]: "a", ids[2]: "b"}, "excluded": [ids[3]]}))
+    store = open_store(open_bundle(bundle))
+    import_file(store, f)
+    again = import_file(store, f)
+    assert again.duplicates == again.accepted == 3
+    assert store.state()["labels"] == {ids[0]: "a", ids[2]: "b"}
+
+
+def test_import_naming_unknown_items_is_a_one_line_error(bundle: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "other.json"
+    f.write_text(json.dumps({"format": "pixplot-annotations", "version": 1,
+                             "events": [{"id": "z", "type": "exclude", "items": ["ffffffffffffffff"]}]}))
+    assert pixplot(["annotations", "import", str(bundle), str(f)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "ffffffffffffffff" in err and str(f) in err
+    with pytest.raises(UserError, match="not a pixplot annotations file"):
+        (tmp_path / "x.json").write_text("{}")
+        import_file(open_store(open_bundle(bundle)), tmp_path / "x.json")
+    assert open_store(open_bundle(bundle)).state()["version"] == 0
