@@ -123,9 +123,12 @@ def _md5_etag(data: bytes) -> str:
 class _Sync:
     """One upload run: the remote listing, then one put per object that differs."""
 
-    def __init__(self, client: Any, target: Target) -> None:
+    def __init__(self, client: Any, target: Target, multipart_threshold: int = MULTIPART_THRESHOLD,
+                 multipart_chunk: int = MULTIPART_CHUNK) -> None:
         self.client = client
         self.target = target
+        self.multipart_threshold = multipart_threshold
+        self.multipart_chunk = multipart_chunk
         self.remote: dict[str, tuple[int, str]] = {}  # key -> (size, etag)
         self.remote_sha: dict[str, str] = {}  # key -> sha256, from the previous manifest
 
@@ -155,13 +158,13 @@ class _Sync:
 
     def put(self, key: str, data: bytes, sha: str, content_type: str) -> None:
         extra = {"Metadata": {"sha256": sha}, "ContentType": content_type}
-        if len(data) < MULTIPART_THRESHOLD:
+        if len(data) < self.multipart_threshold:
             self.client.put_object(Bucket=self.target.bucket, Key=key, Body=data, **extra)
         else:
             from boto3.s3.transfer import TransferConfig
 
-            cfg = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_CHUNK,
-                                 max_concurrency=4)
+            cfg = TransferConfig(multipart_threshold=self.multipart_threshold,
+                                 multipart_chunksize=self.multipart_chunk, max_concurrency=4)
             self.client.upload_fileobj(io.BytesIO(data), self.target.bucket, key, ExtraArgs=extra, Config=cfg)
 
 
