@@ -1,0 +1,115 @@
+"""The `pixplot` command as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from functools import partial
+
+import numpy as np
+import pytest
+
+from pixplot.bundle_read import open_bundle
+from tests.conftest import write_collection
+
+pytestmark = pytest.mark.slow
+# t-SNE and clustering on the embeddings: no numba JIT start-up in each subprocess.
+FAST = ["--layouts", "tsne", "--cluster-on", "embedding", "--min_cluster_size", "5", "--quiet"]
+
+
+def pixplot(*args, **kw):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "pixplot", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=300, **kw)
+
+
+def test_bare_pixplot_images_builds_and_says_how_to_open(tmp_path):
+    images = tmp_path / "images"
+    write_collection(images, per_class=4)
+    r = pixplot("--images", images, "--out_dir", tmp_path / "out", *FAST)
+    assert r.returncode == 0, r.stderr
+    assert "12 items from 12 images" in r.stdout
+    assert f"Bundle written to {(tmp_path / 'out').resolve()}" in r.stdout
+    assert "pixplot serve" in r.stdout and "http.server" in r.stdout
+
+
+def test_user_errors_are_one_line_with_exit_status_2(tmp_path):
+    r = pixplot("build", "--images", tmp_path / "missing", "--out_dir", tmp_path / "o")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "missing" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "m.csv").write_text("nope\n1\n")
+    write_collection(tmp_path / "i", per_class=1)
+    r = pixplot("build", "--images", tmp_path / "i", "--metadata", tmp_path / "m.csv", "--out_dir", tmp_path / "o")
+    assert r.returncode == 2 and "m.csv" in r.stderr and "filename" in r.stderr
+
+
+def test_plugins_lists_builtins_with_their_origin():
+    r = pixplot("plugins")
+    assert r.returncode == 0
+    for name in ("classic", "inception_v3", "umap", "tsne", "hdbscan", "dbscan", "kmeans"):
+        assert name in r.stdout
+    assert "seeen-pixplot" in r.stdout
+
+
+def test_killed_build_resumes_and_equals_an_uninterrupted_one(tmp_path):
+    images = tmp_path / "images"
+    write_collection(images, per_class=60)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "pixplot", "build", "--images", str(images), "--out_dir", str(out),
+           "--workers", "1", *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = out / ".pixplot-cache" / "cache.sqlite"
+    deadline = time.time() + 120
+    embedded = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(db) as c:
+                embedded = c.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+        except sqlite3.Error:
+            pass
+        if embedded > 0:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "data" / "manifest.json").exists()
+    r = pixplot("build", "--images", images, "--out_dir", out, *FAST)
+    assert r.returncode == 0, r.stderr
+    resumed_embedded = int(r.stdout.split(" embedded this run")[0].rsplit(" ", 1)[1])
+    assert resumed_embedded < 180  # finished batches were reused
+    r = pixplot("build", "--images", images, "--out_dir", tmp_path / "clean", *FAST)
+    assert r.returncode == 0, r.stderr
+    a, b = open_bundle(out), open_bundle(tmp_path / "clean")
+    assert a.items == b.items
+    assert np.array_equal(a.embeddings, b.embeddings)
+    assert np.array_equal(a.layout("tsne"), b.layout("tsne"))
+    assert np.array_equal(a.cluster_labels(), b.cluster_labels())
+
+
+def test_bundle_opens_from_a_plain_static_web_server(tmp_path):
+    images = tmp_path / "images"
+    write_collection(images, per_class=3)
+    out = tmp_path / "out"
+    assert pixplot("build", "--images", images, "--out_dir", out, *FAST).returncode == 0
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        manifest = json.load(urllib.request.urlopen(base + "data/manifest.json"))
+        items = json.load(urllib.request.urlopen(base + "data/" + manifest["items"]))["items"]
+        layout = urllib.request.urlopen(base + "data/" + manifest["layouts"][0]["file"]).read()
+        assert len(layout) == 8 * len(items)
+        for rel in [manifest["atlas"]["files"][0], items[0]["thumb"], items[0]["original"]]:
+            assert urllib.request.urlopen(base + "data/" + rel).status == 200
+    finally:
+        server.shutdown()
