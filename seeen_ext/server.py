@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import secrets
 import socket
+import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -268,7 +269,10 @@ def create_app(
         return _send(root, raw)
 
     for ep in metadata.entry_points(group=SERVER_EXTENSIONS):
-        ep.load()(app)
+        try:
+            ep.load()(app)
+        except Exception as exc:  # a broken extension never takes the annotation API down with it
+            print(f"pixplot: warning: server extension {ep.name} failed to load ({exc})", file=sys.stderr)
     return app
 
 
@@ -301,8 +305,9 @@ def serve(
     threads: int = 8,
     upload_defaults: dict[str, Any] | None = None,
 ) -> None:
-    """Run the server until interrupted. Beyond loopback a token is always required."""
-    from waitress import serve as waitress_serve
+    """Run the server until interrupted. Beyond loopback a token is always required.
+    ``port`` 0 picks a free port (the printed URL shows it)."""
+    from waitress.server import create_server
 
     loopback = is_loopback(host)
     if not loopback and not token:
@@ -310,10 +315,20 @@ def serve(
     allowed = {"127.0.0.1", "localhost", "[::1]", "::1"} if loopback else None
     app = create_app(bundle_path, token=token, max_body=max_body, allowed_hosts=allowed,
                      upload_defaults=upload_defaults)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, max_request_body_size=max_body,
+                               ident="pixplot")
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host") \
+            from exc
+    port = int(getattr(server, "effective_port", port))
     print(f"pixplot: serving {Path(bundle_path)} (annotations in {Path(bundle_path) / 'annotations.sqlite'})")
     if token and not loopback:
         print(f"pixplot: writes need the token {token}")
     print(f"pixplot: open {open_url(host, port, token)}", flush=True)
-    waitress_serve(app, host=host, port=port, threads=threads, max_request_body_size=max_body,
-                   ident="pixplot", _quiet=True)
-
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("pixplot: stopped; every acknowledged annotation is saved")
+    finally:
+        server.close()

@@ -157,3 +157,30 @@ def test_import_naming_unknown_items_is_a_one_line_error(bundle: Path, tmp_path:
         (tmp_path / "x.json").write_text("{}")
         import_file(open_store(open_bundle(bundle)), tmp_path / "x.json")
     assert open_store(open_bundle(bundle)).state()["version"] == 0
+
+
+@pytest.mark.slow
+def test_labels_made_through_the_api_survive_a_rebuild_and_export(tmp_path: Path) -> None:
+    """End to end through the real pipeline: build, label over HTTP, rebuild with one more image."""
+    from pixplot.pipeline import BuildOptions, build
+    from seeen_ext.server import create_app
+    from tests.conftest import synthetic_photo, write_collection
+
+    images, out = tmp_path / "images", tmp_path / "out"
+    write_collection(images, per_class=3)
+    opts = dict(images=str(images), out_dir=str(out), progress=False, layouts="grid", cluster="kmeans",
+                cluster_on="embedding", max_clusters=3, workers=1)
+    build(BuildOptions(**opts))
+    client = create_app(out).test_client()
+    ids = open_bundle(out).ids
+    r = client.post("/api/events", json={"events": [{"id": "e", "type": "label", "items": ids[:2], "label": "warm"}]})
+    assert r.status_code == 200
+    synthetic_photo(2, 777).save(images / "checks" / "new.jpg")
+    build(BuildOptions(**opts))
+    b = open_bundle(out)
+    assert len(b.ids) == len(ids) + 1
+    st = open_store(b).state()
+    assert st["labels"] == {ids[0]: "warm", ids[1]: "warm"}
+    folder = tmp_path / "folder"
+    assert export(b, st, "imagefolder", folder) == 2
+    assert sorted(p.name for p in (folder / "warm").iterdir()) == sorted(f"{i}.jpg" for i in ids[:2])

@@ -240,6 +240,15 @@ def test_served_process_prints_the_url_and_token_beyond_loopback(bundle: Path, f
     assert len(token) >= 20
 
 
+def test_port_in_use_is_a_one_line_error(live: tuple[int, Path]) -> None:
+    port, bundle = live
+    proc = subprocess.run([sys.executable, "-m", "pixplot", "serve", str(bundle), "--port", str(port)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and f"127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr
+    assert "open http" not in proc.stdout
+
+
 def test_loopback_server_refuses_foreign_host_header(live: tuple[int, Path]) -> None:
     port, _ = live
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
