@@ -103,11 +103,12 @@ export class SendQueue {
         this.offline = true;
         retry = true;
       } else {
-        // The server refused these events for good; keeping them would block every later one.
-        const text = await res.text();
-        console.error('pixplot: server refused events', res.status, text);
-        this.error = `Server refused ${batch.length} change(s): HTTP ${res.status}`;
-        this.queue.splice(0, batch.length);
+        // The server refused for good; keeping the culprit would block every later event.
+        const body = await res.json().catch(() => ({}));
+        console.error('pixplot: server refused events', res.status, body);
+        const bad = batch.findIndex((ev) => ev.id === body.event);
+        this.error = `Server refused a change: ${body.error || `HTTP ${res.status}`}`;
+        if (bad >= 0) this.queue.splice(bad, 1); else this.queue.splice(0, batch.length);
         this.persist();
       }
     } catch {

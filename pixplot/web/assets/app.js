@@ -354,19 +354,26 @@ export class App {
     return this.act({ type: st.excluded[i] ? 'include' : 'exclude', items: [st.ids[i]] });
   }
 
+  checkLabel(label) {
+    if (label.length > 200) { this.toast('Labels are at most 200 characters.'); return false; }
+    return true;
+  }
+
   labelSelection(label) {
+    if (!this.checkLabel(label)) return null;
     return this.act({ type: 'label', items: this.selectedIds(), label }, 'Select items to label first.');
   }
 
   /** Label the current cluster's members that are not excluded. */
   labelCluster(label) {
+    if (!this.checkLabel(label)) return null;
     const st = this.store, c = st.view.cluster;
     if (c === null || c === undefined) { this.toast('Open a cluster first (n, or click one in the Clusters panel).'); return null; }
     const items = Array.from(this.membersOf(c)).filter((i) => !st.excluded[i]).map((i) => st.ids[i]);
     return this.act({ type: 'label', items, label }, 'This cluster has no items left to label.');
   }
 
-  renameLabel(from, to) { return this.act({ type: 'rename_label', from, to }); }
+  renameLabel(from, to) { return this.checkLabel(to) ? this.act({ type: 'rename_label', from, to }) : null; }
   deleteLabel(label) { return this.act({ type: 'delete_label', label }); }
 
   undo() { if (!this.store.undo()) this.toast('Nothing to undo.'); }

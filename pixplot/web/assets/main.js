@@ -88,9 +88,10 @@ function askUpload() {
       out.textContent = 'Starting…';
       try {
         const job = await startUpload(app.saver.token, target.value.trim(), (j) => {
-          out.textContent = `${j.status || j.state || 'running'}${j.progress !== undefined ? ` ${j.progress}` : ''}${j.message ? `: ${j.message}` : ''}`;
+          const n = j.total ? ` ${j.done} of ${j.total} files` : '';
+          out.textContent = `${j.state || j.status || 'running'}${n}${j.error ? `: ${j.error}` : ''}`;
         });
-        out.textContent = `Finished: ${job.status || job.state || 'done'}${job.error ? ` (${job.error})` : ''}`;
+        out.textContent = `Finished: ${job.state || job.status || 'done'}${job.error ? ` (${job.error})` : ''}`;
       } catch (err) {
         out.textContent = String(err.message || err);
       }

@@ -1,0 +1,206 @@
+"""The viewer in a real browser: it paints, selects what the lasso encloses, saves, undoes, and
+never renders a label as HTML."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from viewer_helpers import lattice, open_viewer
+from werkzeug.serving import make_server
+
+pytestmark = pytest.mark.browser
+
+
+def ids_of(bundle: Path) -> list[str]:
+    return [it["id"] for it in json.loads((bundle / "data" / "items.json").read_text())["items"]]
+
+
+# An L-shaped polygon: columns 0-1 of every row, plus rows 0-1 of every column. Its convex hull
+# would also take the items at columns 2-5 of rows 2-5.
+L_SHAPE = [[-0.96, -0.96], [0.96, -0.96], [0.96, -0.32], [-0.32, -0.32], [-0.32, 0.96], [-0.96, 0.96]]
+
+
+def in_l(i: int) -> bool:
+    return i % 6 <= 1 or i // 6 <= 1
+
+
+def test_bundle_paints_a_non_blank_map(page, static_url):
+    open_viewer(page, static_url)
+    stats = page.evaluate("pixplot.painted()")
+    # 36 cells, each several pixels wide, in more than one colour.
+    assert stats["painted"] > 36 * 20
+    assert stats["colours"] > 4
+
+
+def test_lasso_selects_exactly_the_items_inside_the_polygon(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    result = page.evaluate("(poly) => pixplot.lasso(poly)", L_SHAPE)
+    expected = {ids[i] for i in range(36) if in_l(i)}
+    assert result["count"] == len(expected) == 20
+    assert set(page.evaluate("pixplot.selection()")) == expected
+
+
+def test_mouse_drawn_lasso_selects_the_enclosed_items(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    page.keyboard.press("-")  # zoom out so that the whole polygon is on the map
+    page.keyboard.press("l")  # lasso tool
+    points = [page.evaluate("(p) => pixplot.toClient(p[0], p[1])", p) for p in L_SHAPE + [L_SHAPE[0]]]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for a, b in zip(points, points[1:], strict=False):
+        for t in range(1, 9):
+            page.mouse.move(a[0] + (b[0] - a[0]) * t / 8, a[1] + (b[1] - a[1]) * t / 8)
+    page.mouse.up()
+    assert set(page.evaluate("pixplot.selection()")) == {ids[i] for i in range(36) if in_l(i)}
+
+
+def test_click_selects_one_item_and_shift_click_toggles(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    xy, _ = lattice()
+    first = page.evaluate("(p) => pixplot.toClient(p[0], p[1])", xy[0].tolist())
+    second = page.evaluate("(p) => pixplot.toClient(p[0], p[1])", xy[7].tolist())
+    page.mouse.click(*first)
+    assert page.evaluate("pixplot.selection()") == [ids[0]]
+    page.keyboard.down("Shift")
+    page.mouse.click(*second)
+    page.mouse.click(*first)
+    page.keyboard.up("Shift")
+    assert page.evaluate("pixplot.selection()") == [ids[7]]
+
+
+def exclude_then_label(page, ids: list[str]) -> None:
+    page.evaluate("(ids) => pixplot.select(ids)", ids[:2])
+    page.keyboard.press("x")
+    page.evaluate("(ids) => pixplot.select(ids)", ids[2:6])
+    page.keyboard.press("t")  # focuses the label box
+    page.keyboard.type("cat")
+    page.keyboard.press("Enter")
+    page.evaluate("pixplot.flushed()")
+
+
+def test_static_mode_restores_state_after_reload(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    assert page.evaluate("pixplot.saveMode()") == "static"
+    ids = ids_of(lattice_bundle)
+    exclude_then_label(page, ids)
+    page.reload()
+    open_viewer(page, static_url)
+    state = page.evaluate("pixplot.state()")
+    assert sorted(state["excluded"]) == sorted(ids[:2])
+    assert state["labels"] == {i: "cat" for i in ids[2:6]}
+
+
+@pytest.fixture
+def server_url(fresh_bundle: Path) -> Iterator[str]:
+    from seeen_ext.server import create_app
+
+    srv = make_server("127.0.0.1", 0, create_app(fresh_bundle, token="s3cret"), threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}/"
+    srv.shutdown()
+
+
+def test_server_mode_sends_events_and_restores_state_after_reload(page, server_url, fresh_bundle):
+    open_viewer(page, server_url + "#token=s3cret")
+    assert page.evaluate("pixplot.saveMode()") == "server"
+    ids = ids_of(fresh_bundle)
+    exclude_then_label(page, ids)
+    assert page.evaluate("pixplot.saveStatus().state") == "saved"
+    # The server holds the state: a new tab (empty local queue) sees it.
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    open_viewer(page, server_url + "#token=s3cret")
+    state = page.evaluate("pixplot.state()")
+    assert sorted(state["excluded"]) == sorted(ids[:2])
+    assert state["labels"] == {i: "cat" for i in ids[2:6]}
+    import urllib.request
+
+    with urllib.request.urlopen(server_url + "api/state") as res:
+        server_state = json.load(res)
+    assert server_state["labels"] == {i: "cat" for i in ids[2:6]}
+
+
+def test_server_mode_keeps_events_until_the_token_is_given(page, server_url, fresh_bundle):
+    open_viewer(page, server_url)  # no token in the fragment: the server refuses writes
+    ids = ids_of(fresh_bundle)
+    page.evaluate("(ids) => pixplot.select(ids)", ids[:1])
+    page.keyboard.press("x")
+    page.wait_for_function("pixplot.saveStatus().state === 'error'")
+    page.goto("about:blank")
+    open_viewer(page, server_url + "#token=s3cret")
+    page.evaluate("pixplot.flushed()")
+    assert page.evaluate("pixplot.saveStatus().state") == "saved"
+    assert page.evaluate("pixplot.state().excluded") == ids[:1]
+
+
+def test_undo_restores_the_prior_state_and_redo_reapplies(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    page.evaluate("(ids) => pixplot.select(ids)", ids[:3])
+    page.evaluate("pixplot.label('dog')")
+    page.evaluate("(ids) => pixplot.select(ids)", ids[1:5])
+    page.evaluate("pixplot.label('cat')")
+    page.evaluate("pixplot.exclude()")
+    page.keyboard.press("Control+z")
+    assert page.evaluate("pixplot.state().excluded") == []
+    page.keyboard.press("Control+z")
+    assert page.evaluate("pixplot.state().labels") == {i: "dog" for i in ids[:3]}
+    page.keyboard.press("Control+Shift+z")
+    assert page.evaluate("pixplot.state().labels") == {ids[0]: "dog", **{i: "cat" for i in ids[1:5]}}
+    types = [e["type"] for e in page.evaluate("pixplot.events()")]
+    # Undoing "cat" gives ids 1-2 back their "dog" and unlabels ids 3-4; redo labels again.
+    assert types == ["label", "label", "exclude", "include", "label", "unlabel", "label"]
+
+
+def test_label_with_markup_is_shown_as_text(page, static_url, lattice_bundle):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    open_viewer(page, static_url)
+    evil = "<img src=x onerror=alert(1)>"
+    ids = ids_of(lattice_bundle)
+    page.evaluate("(ids) => pixplot.select(ids)", ids[:2])
+    page.evaluate("(l) => pixplot.label(l)", evil)
+    page.keyboard.press("3")  # labels panel
+    page.wait_for_timeout(300)
+    assert page.locator("#pane-labels .label-row .name").first.text_content() == evil
+    page.keyboard.press("2")
+    assert page.locator("#pane-selection .caption").first.text_content() == evil
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert dialogs == []
+
+
+def test_export_file_holds_what_was_done(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    exclude_then_label(page, ids)
+    with page.expect_download() as dl:
+        page.click("#export")
+    doc = json.loads(Path(dl.value.path()).read_text())
+    assert doc["format"] == "pixplot-annotations" and doc["version"] == 1
+    assert [(e["type"], sorted(e["items"]), e.get("label")) for e in doc["events"]] == [
+        ("exclude", sorted(ids[:2]), None), ("label", sorted(ids[2:6]), "cat")]
+    assert all(len(e["id"]) == 36 for e in doc["events"])
+    assert doc["labels"] == {i: "cat" for i in ids[2:6]}
+    assert sorted(doc["excluded"]) == sorted(ids[:2])
+
+
+def test_next_cluster_key_selects_an_unlabelled_cluster_and_label_marks_it_done(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    page.keyboard.press("n")
+    first = page.evaluate("pixplot.selection()")
+    assert len(first) == 9
+    page.keyboard.press("t")
+    page.keyboard.type("quadrant")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("1")  # clusters panel
+    page.wait_for_selector("#pane-clusters li.cluster.done", timeout=5000)
+    page.keyboard.press("n")
+    second = page.evaluate("pixplot.selection()")
+    assert len(second) == 9 and not set(second) & set(first)
