@@ -120,8 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pixplot.demo import make_digits
     from pixplot.pipeline import build
 
-    folder = Path(args.out_dir).parent if args.out_dir.endswith("output") else Path(args.out_dir + "-input")
-    images, meta = make_digits(folder / "digits", limit=args.max_images)
+    images, meta = make_digits(Path(args.out_dir).resolve().parent / "digits", limit=args.max_images)
     print(f"Demo images: {len(list(images.rglob('*.png')))} handwritten digits from scikit-learn "
           f"in {images} (category = the digit)")
     res = build(_build_options(args, str(images), str(meta)))

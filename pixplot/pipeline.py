@@ -304,7 +304,10 @@ def build(opts: BuildOptions) -> BuildResult:
 
         # ---------------------------------------------------------------- cluster
         t = time.perf_counter()
-        X = layouts["umap"] if cluster_on == "umap" else reduce_dims(E, 50, opts.seed)
+        if cluster_on == "umap":
+            X = layouts["umap"]
+        else:  # compact descriptors (faces: 128-d) as they are; wide ones through PCA first
+            X = E if E.shape[1] <= 128 else reduce_dims(E, 50, opts.seed)
         labels = clusterer.cluster(X)
         labels, dropped = relabel_by_size(labels, opts.max_clusters)
         clusters = describe_clusters(labels, E, ids)
@@ -414,6 +417,8 @@ def _write_bundle(opts, out, items, E, layouts, labels, clusters, cluster_name, 
                   unmatched, no_detections) -> dict[str, Any]:
     data = out / "data"
     ids = [it["id"] for it in items]
+    # The manifest goes last: until then no reader mistakes a half-updated bundle for a whole one.
+    (data / "manifest.json").unlink(missing_ok=True)
     _copy_viewer(out)
     atomic_write_json(data / "items.json", {"items": items})
     buf = io.BytesIO()

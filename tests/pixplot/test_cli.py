@@ -113,3 +113,14 @@ def test_bundle_opens_from_a_plain_static_web_server(tmp_path):
             assert urllib.request.urlopen(base + "data/" + rel).status == 200
     finally:
         server.shutdown()
+
+
+def test_demo_builds_labelled_digits_offline(tmp_path):
+    r = pixplot("demo", "--out_dir", tmp_path / "demo" / "output", "--max_images", 60, *FAST)
+    assert r.returncode == 0, r.stderr
+    b = open_bundle(tmp_path / "demo" / "output")
+    assert len(b.items) == 60 and b.manifest["metadata_fields"][0] == "category"
+    cats = {it["meta"]["category"] for it in b.items}
+    assert cats == {str(d) for d in range(10)}
+    assert all(it["source"].startswith(it["meta"]["category"] + "/") for it in b.items)
+    assert "pixplot serve" in r.stdout
