@@ -261,13 +261,15 @@ class AnnotationStore:
 
     # ------------------------------------------------------------------ reads
     def state(self) -> dict[str, Any]:
-        """``{"version", "labels": {item: label}, "excluded": [item, ...]}``, one consistent snapshot."""
+        """``{"version", "labels": {item: label}, "excluded": [item, ...]}``, one consistent snapshot,
+        limited to this bundle's items."""
         with self._read() as conn:
-            return {
-                "version": self._version(conn),
-                "labels": dict(conn.execute("SELECT item, label FROM labels ORDER BY item").fetchall()),
-                "excluded": [r[0] for r in conn.execute("SELECT item FROM excluded ORDER BY item")],
-            }
+            labels = conn.execute("SELECT item, label FROM labels ORDER BY item").fetchall()
+            excluded = [r[0] for r in conn.execute("SELECT item FROM excluded ORDER BY item")]
+            version = self._version(conn)
+        # Items gone from this build (a file removed) keep their log; they come back if it does.
+        return {"version": version, "labels": {i: lab for i, lab in labels if i in self.items},
+                "excluded": [i for i in excluded if i in self.items]}
 
     def version(self) -> int:
         with self._read() as conn:
@@ -300,7 +302,8 @@ class AnnotationStore:
                         excluded.add(item)
                     else:
                         excluded.discard(item)
-        return {"version": version, "labels": dict(sorted(labels.items())), "excluded": sorted(excluded)}
+        return {"version": version, "labels": {i: lab for i, lab in sorted(labels.items()) if i in self.items},
+                "excluded": sorted(excluded & self.items)}
 
     # ------------------------------------------------------------------ writes
     def append(self, events: Any, keep_time: bool = False) -> AppendResult:

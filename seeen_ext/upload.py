@@ -153,7 +153,14 @@ class _Sync:
             return False
         if have[1] == _md5_etag(data) or self.remote_sha.get(key) == sha:
             return True
-        head = self.client.head_object(Bucket=self.target.bucket, Key=key)
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.target.bucket, Key=key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                return False  # deleted since the listing
+            raise
         return head.get("Metadata", {}).get("sha256") == sha
 
     def put(self, key: str, data: bytes, sha: str, content_type: str) -> None:

@@ -240,6 +240,17 @@ def test_served_process_prints_the_url_and_token_beyond_loopback(bundle: Path, f
     assert len(token) >= 20
 
 
+def test_served_process_answers_an_oversized_body_with_413(live: tuple[int, Path]) -> None:
+    port, _ = live
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("POST", "/api/events")
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(17 * 1024 * 1024))
+    conn.endheaders()  # the server answers from the headers alone, before any of the body
+    assert conn.getresponse().status == 413
+    conn.close()
+
+
 def test_port_in_use_is_a_one_line_error(live: tuple[int, Path]) -> None:
     port, bundle = live
     proc = subprocess.run([sys.executable, "-m", "pixplot", "serve", str(bundle), "--port", str(port)],

@@ -147,3 +147,13 @@ def test_concurrent_writers_from_many_threads_lose_nothing(tmp_path: Path) -> No
     ids = [e["id"] for e in stores[0].events()]
     assert len(ids) == len(set(ids)) == 100
     assert stores[0].replay() == stores[1].state()
+
+
+def test_labels_of_items_gone_from_the_build_are_kept_but_not_shown(tmp_path: Path) -> None:
+    path = tmp_path / "annotations.sqlite"
+    AnnotationStore(path, ITEMS).append([ev("1", "label", items=["item00", "item01"], label="a"),
+                                         ev("2", "exclude", items=["item01"])])
+    rebuilt = AnnotationStore(path, ITEMS[1:])  # item00's file was removed
+    assert rebuilt.state()["labels"] == {"item01": "a"} and rebuilt.state()["excluded"] == ["item01"]
+    assert rebuilt.replay() == rebuilt.state()
+    assert AnnotationStore(path, ITEMS).state()["labels"] == {"item00": "a", "item01": "a"}  # it came back
