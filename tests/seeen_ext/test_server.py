@@ -322,6 +322,7 @@ def test_no_acknowledged_event_is_lost_or_doubled_across_kill9_restarts(bundle: 
             time.sleep(0.002)
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    kill_points: list[int] = []
     t0 = time.monotonic()
     for th in threads:
         th.start()
@@ -329,6 +330,7 @@ def test_no_acknowledged_event_is_lost_or_doubled_across_kill9_restarts(bundle: 
         for frac in (0.3, 0.65):
             while stats["acked_events"] < frac * clients * per_client and time.monotonic() - t0 < 90:
                 time.sleep(0.01)
+            kill_points.append(stats["acked_events"])
             os.kill(proc.pid, signal.SIGKILL)  # mid-stream: requests are in flight
             proc.wait()
             proc = _start_server(bundle, port)
@@ -345,6 +347,7 @@ def test_no_acknowledged_event_is_lost_or_doubled_across_kill9_restarts(bundle: 
     sent = [ev["id"] for batches in plans for b in batches for ev in b]
     stored = [ev["id"] for ev in log["events"]]
     assert len(sent) == 1000
+    assert len(kill_points) == 2 and all(0 < k < 1000 for k in kill_points)  # killed while clients posted
     assert stats["acked_events"] == 1000  # every event got a response in the end
     assert sorted(stored) == sorted(sent)  # each acknowledged event stored, exactly once
     assert len(stored) == len(set(stored))
@@ -356,7 +359,8 @@ def test_no_acknowledged_event_is_lost_or_doubled_across_kill9_restarts(bundle: 
     for c in range(clients):
         mine = [i for i in stored if i.startswith(f"c{c}-")]
         assert mine == [ev["id"] for b in plans[c] for ev in b]
-    print(f"\nreliability: 4 clients, {len(sent)} events, {stats['restarts']} kill -9 restarts, "
+    print(f"\nreliability: 4 clients, {len(sent)} events, {stats['restarts']} kill -9 restarts "
+          f"(after {kill_points} acked), "
           f"{stats['failed_requests']} failed requests resent, {stats['duplicates_on_resend']} events "
           f"committed before their response was lost (deduplicated), {len(stored)} stored, 0 lost, "
           f"0 doubled, {time.monotonic() - t0:.1f} s")
