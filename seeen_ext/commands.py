@@ -62,8 +62,9 @@ def run_upload(args: argparse.Namespace) -> int:
 
     from pixplot.bundle_read import open_bundle
     from seeen_ext.store import open_store
-    from seeen_ext.upload import upload_bundle
+    from seeen_ext.upload import parse_target, upload_bundle
 
+    parse_target(args.target)  # a typo is reported before any bar is drawn
     bundle = open_bundle(args.bundle)
     state = open_store(bundle).state()
     bar = tqdm(total=0, unit="obj", desc="upload", dynamic_ncols=True)
