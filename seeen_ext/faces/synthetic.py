@@ -12,6 +12,7 @@ Used by the tests in ``tests/seeen_ext/faces`` and by ``benchmarks/bench_faces.p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -106,35 +107,31 @@ def paste_faces(
     rng: np.random.Generator,
     flip_prob: float = 0.5,
 ) -> Composite:
-    """Paste each tile, upscaled to its size, at a free spot of the canvas (no overlaps)."""
+    """Paste each tile, upscaled to its size, at a random spot of its own cell of the canvas.
+
+    The canvas is split into a grid with a cell per face, so faces never overlap (a gap of
+    a tenth of a cell separates them); a size larger than its cell shrinks to fit.
+    """
     out = Composite(canvas.copy())
     W, H = canvas.size
-    for (tile, ident), size in zip(tiles, sizes, strict=False):
-        for _ in range(200):
-            x, y = int(rng.integers(0, W - size + 1)), int(rng.integers(0, H - size + 1))
-            box = (x, y, size, size)
-            if all(_gap_ok(box, b) for b in out.boxes):
-                break
-        else:
-            raise ValueError(f"no room for a {size}px face on a {W}x{H} canvas")
+    n = len(tiles)
+    cols = max(1, math.ceil(math.sqrt(n * W / H)))
+    rows = math.ceil(n / cols)
+    cw, ch = W // cols, H // rows
+    cells = rng.permutation(cols * rows)[:n]
+    for (tile, ident), size, cell in zip(tiles, sizes, cells, strict=True):
+        px, py = cw // 20, ch // 20  # a gap between neighbours
+        size = min(size, cw - 2 * px, ch - 2 * py)
+        x0, y0 = int(cell % cols) * cw + px, int(cell // cols) * ch + py
+        x = x0 + int(rng.integers(0, cw - 2 * px - size + 1))
+        y = y0 + int(rng.integers(0, ch - 2 * py - size + 1))
         flip = bool(rng.random() < flip_prob)
         face = tile.resize((size, size), Image.BICUBIC)
         out.image.paste(ImageOps.mirror(face) if flip else face, (x, y))
-        out.boxes.append(box)
+        out.boxes.append((x, y, size, size))
         out.identities.append(ident)
         out.flipped.append(flip)
     return out
-
-
-def _gap_ok(a: Box, b: Box, gap: float = 0.25) -> bool:
-    """True when the boxes are apart by at least ``gap`` of the larger one's side."""
-    m = gap * max(a[2], b[2])
-    return (
-        a[0] + a[2] + m <= b[0]
-        or b[0] + b[2] + m <= a[0]
-        or a[1] + a[3] + m <= b[1]
-        or b[1] + b[3] + m <= a[1]
-    )
 
 
 def make_composites(
