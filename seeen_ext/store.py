@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pixplot.errors import UserError
+
 #: The event types, exactly the server API's.
 EVENT_TYPES = ("label", "unlabel", "exclude", "include", "rename_label", "delete_label")
 MAX_ID_LEN = 128
@@ -215,7 +217,12 @@ class AnnotationStore:
         self.path = Path(path)
         self.items = frozenset(item_ids)
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)  # idempotent; each statement commits on its own
+        try:
+            self._conn().executescript(_SCHEMA)  # idempotent; each statement commits on its own
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise UserError(f"{self.path}: cannot open the annotation store ({exc}); make the bundle folder "
+                            "writable, or move a damaged file aside") from exc
 
     # ------------------------------------------------------------------ connections
     def _conn(self) -> sqlite3.Connection:

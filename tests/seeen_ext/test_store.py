@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pixplot.errors import UserError
 from seeen_ext.store import AnnotationStore, EventError
 
 ITEMS = [f"item{i:02d}" for i in range(10)]
@@ -157,3 +158,10 @@ def test_labels_of_items_gone_from_the_build_are_kept_but_not_shown(tmp_path: Pa
     assert rebuilt.state()["labels"] == {"item01": "a"} and rebuilt.state()["excluded"] == ["item01"]
     assert rebuilt.replay() == rebuilt.state()
     assert AnnotationStore(path, ITEMS).state()["labels"] == {"item00": "a", "item01": "a"}  # it came back
+
+
+def test_a_damaged_store_file_is_a_user_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "annotations.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UserError, match="annotations.sqlite: cannot open the annotation store"):
+        AnnotationStore(path, ITEMS)
