@@ -171,8 +171,7 @@ def create_app(
         limit = request.args.get("limit")
         if not since.isdigit() or (limit is not None and not limit.isdigit()):
             abort(400, description="'since' and 'limit' must be whole numbers")
-        events = ctx.store.events(int(since), int(limit) if limit else None)
-        return jsonify({"events": events, "version": ctx.store.version()})
+        return jsonify(ctx.store.log(int(since), int(limit) if limit else None))
 
     @app.post("/api/events")
     def post_events() -> Any:

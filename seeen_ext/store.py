@@ -284,13 +284,19 @@ class AnnotationStore:
 
     def events(self, since: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """Stored events after version ``since``, oldest first, each with its ``seq``."""
+        return self.log(since, limit)["events"]
+
+    def log(self, since: int = 0, limit: int | None = None) -> dict[str, Any]:
+        """``{"events": [...], "version": v}`` from one snapshot, so that a client polling with
+        ``since`` = the last ``seq`` it saw never misses an event."""
         q = "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq"
         args: tuple[Any, ...] = (since,)
         if limit is not None:
             q += " LIMIT ?"
             args += (limit,)
         with self._read() as conn:
-            return [{**json.loads(body), "seq": seq} for seq, body in conn.execute(q, args)]
+            events = [{**json.loads(body), "seq": seq} for seq, body in conn.execute(q, args)]
+            return {"events": events, "version": self._version(conn)}
 
     def replay(self) -> dict[str, Any]:
         """The state recomputed from the log alone (a check that the derived tables are right)."""
