@@ -1,0 +1,237 @@
+"""CLI subcommands `evaluate` and `recognize` (entry-point group ``pixplot.commands``).
+
+Parsing and printing only; the work is in :mod:`seeen_ext.evaluate`, :mod:`seeen_ext.eval_report`
+and :mod:`seeen_ext.recognize`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pixplot.errors import UserError
+
+# ---------------------------------------------------------------------------- evaluate
+
+
+def register_evaluate(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="score a bundle's clusters (purity, NMI, ARI, kNN, silhouette), or compare embedders",
+        description="Score a bundle: `pixplot evaluate BUNDLE [--truth CSV | --truth-column category]`. Or build "
+        "one bundle per embedder and compare them: `pixplot evaluate --images DIR --embedders classic,face`.")
+    p.add_argument("bundle", nargs="?", metavar="BUNDLE", help="a built bundle (omit with --images)")
+    t = p.add_argument_group("ground truth (default: the bundle's annotations, else a 'category' column, else none)")
+    g = t.add_mutually_exclusive_group()
+    g.add_argument("--truth", metavar="CSV", help="CSV of item_id (or source path),label")
+    g.add_argument("--truth-column", "--truth_column", metavar="NAME", help="a metadata column, e.g. category")
+    g.add_argument("--truth-folders", action="store_true", help="the folder each image sits in")
+    g.add_argument("--truth-annotations", nargs="?", const="", metavar="BUNDLE",
+                   help="labels annotators gave, in this bundle or in another build of the same images")
+    g.add_argument("--no-truth", action="store_true", help="label-free scores only")
+    p.add_argument("--clustering", help="score only this clustering (default: all in the bundle)")
+    p.add_argument("--no-report", action="store_true", help="write evaluation.json only, no HTML report")
+    c = p.add_argument_group("compare embedders (builds one bundle per embedder, reusing each one's cache)")
+    c.add_argument("--images", help="image folder or glob to build from")
+    c.add_argument("--embedders", default="classic", help="comma-separated embedder names (default: classic)")
+    c.add_argument("--metadata", help="PixPlot metadata CSV (for --truth-column)")
+    c.add_argument("--detector", default="none", help="detector for every variant (default: none)")
+    c.add_argument("--work-dir", "--work_dir", default="pixplot-evaluate",
+                   help="where the variants' bundles go, one folder per embedder (default: %(default)s)")
+    c.add_argument("--layouts", default="umap", help="layouts to build (default: umap)")
+    c.add_argument("--cluster", help="hdbscan, dbscan or kmeans (default: the build's)")
+    c.add_argument("--cluster-on", "--cluster_on", dest="cluster_on", choices=["embedding", "umap"])
+    c.add_argument("--min-cluster-size", "--min_cluster_size", type=int)
+    c.add_argument("--max-images", "--max_images", type=int)
+    c.add_argument("--seed", type=int, default=24)
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_evaluate)
+
+
+def _truth(args: argparse.Namespace, bundle: Any) -> Any:
+    from seeen_ext import evaluate as ev
+
+    if args.no_truth:
+        return None
+    if args.truth:
+        return ev.truth_from_csv(bundle, args.truth)
+    if args.truth_column:
+        return ev.truth_from_column(bundle, args.truth_column)
+    if args.truth_folders:
+        return ev.truth_from_folders(bundle)
+    if args.truth_annotations is not None:
+        return ev.truth_from_annotations(bundle, args.truth_annotations or None)
+    return ev.auto_truth(bundle)
+
+
+def _evaluate_one(args: argparse.Namespace, path: str | Path) -> dict[str, Any]:
+    from pixplot.bundle_read import open_bundle
+    from seeen_ext.eval_report import write_report
+    from seeen_ext.evaluate import evaluate_bundle
+
+    bundle = open_bundle(path)
+    result = evaluate_bundle(bundle, _truth(args, bundle), args.clustering)
+    if args.no_report:
+        from pixplot.fsutil import atomic_write_json
+
+        atomic_write_json(bundle.root / "evaluation.json", {k: v for k, v in result.items() if not k.startswith("_")},
+                          indent=1)
+    else:
+        result["report_path"] = str(write_report(bundle, result))
+    return result
+
+
+def _f(v: Any, width: int = 7) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–".rjust(width)
+    return f"{v:{width}.3f}" if isinstance(v, float) else str(v).rjust(width)
+
+
+def print_summary(result: dict[str, Any]) -> None:
+    truth = result.get("truth")
+    print(f"{result['bundle']}: {result['items']} items, embedder {result['embedder']}")
+    if truth:
+        e = result["embedding"]
+        print(f"  truth: {truth['source']} ({truth['items']} items, {truth['labels']} labels); "
+              f"kNN@1 {_f(e['knn1'], 0)}, kNN@5 {_f(e['knn5'], 0)}")
+    else:
+        print("  no ground truth: label-free scores only")
+    for c in result["clusterings"]:
+        line = (f"  {c['name']}: {c['clusters']} clusters, {c['fraction_clustered']:.1%} clustered, "
+                f"silhouette {_f(c['silhouette'], 0)}, mean cohesion {_f(c['mean_cohesion'], 0)}, "
+                f"{c['outliers']} outliers")
+        if truth:
+            line += (f"; purity {_f(c['purity'], 0)}, NMI {_f(c['nmi'], 0)}, ARI {_f(c['ari'], 0)}, homogeneity "
+                     f"{_f(c['homogeneity'], 0)}, completeness {_f(c['completeness'], 0)}, {c['intruders']} intruders")
+        print(line)
+
+
+COLUMNS = [("embedder", 14), ("items", 6), ("clusters", 8), ("clustered", 9), ("purity", 7), ("NMI", 7),
+           ("ARI", 7), ("kNN@1", 7), ("kNN@5", 7), ("silhouette", 10), ("build s", 8)]
+
+
+def comparison_rows(results: list[tuple[str, dict[str, Any], float]]) -> list[list[Any]]:
+    rows = []
+    for name, r, secs in results:
+        c = r["clusterings"][0] if r["clusterings"] else {}
+        e = r.get("embedding") or {}
+        rows.append([name, r["items"], c.get("clusters"), c.get("fraction_clustered"), c.get("purity"), c.get("nmi"),
+                     c.get("ari"), e.get("knn1"), e.get("knn5"), c.get("silhouette"), round(secs, 1)])
+    return rows
+
+
+def format_table(rows: list[list[Any]]) -> str:
+    head = " ".join(n.rjust(w) if i else n.ljust(w) for i, (n, w) in enumerate(COLUMNS))
+    lines = [head, "-" * len(head)]
+    for row in rows:
+        cells = [str(row[0]).ljust(COLUMNS[0][1])]
+        for v, (_, w) in zip(row[1:], COLUMNS[1:], strict=True):
+            cells.append(_f(v, w) if not isinstance(v, int) else str(v).rjust(w))
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    if args.images and args.bundle:
+        raise UserError("give either BUNDLE or --images DIR --embedders ..., not both")
+    if not args.images:
+        if not args.bundle:
+            raise UserError("name a BUNDLE to evaluate, or --images DIR --embedders a,b to compare embedders")
+        result = _evaluate_one(args, args.bundle)
+        print_summary(result)
+        print(f"Wrote {Path(args.bundle) / 'evaluation.json'}" +
+              (f" and {result['report_path']}" if "report_path" in result else ""))
+        return 0
+    return _compare(args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pixplot.pipeline import BuildOptions, build
+
+    names = [n.strip() for n in args.embedders.split(",") if n.strip()]
+    if not names:
+        raise UserError("--embedders: name at least one embedder, e.g. classic,inception_v3")
+    work = Path(args.work_dir)
+    results = []
+    for name in names:
+        out = work / name
+        print(f"== {name}: building {out}", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        build(BuildOptions(images=args.images, out_dir=str(out), metadata=args.metadata, embedder=name,
+                           detector=args.detector, layouts=args.layouts, cluster=args.cluster,
+                           cluster_on=args.cluster_on, min_cluster_size=args.min_cluster_size,
+                           max_images=args.max_images, seed=args.seed, progress=not args.quiet))
+        secs = time.perf_counter() - t
+        result = _evaluate_one(args, out)
+        results.append((name, result, secs))
+    rows = comparison_rows(results)
+    from pixplot.fsutil import atomic_write_json
+
+    truth = results[0][1].get("truth")
+    atomic_write_json(work / "comparison.json", {
+        "images": args.images, "truth": truth["source"] if truth else None,
+        "columns": [c for c, _ in COLUMNS], "rows": rows,
+    }, indent=1)
+    print(f"Ground truth: {truth['source'] if truth else 'none (label-free scores only)'}")
+    print(format_table(rows))
+    print(f"Wrote {work / 'comparison.json'} and one evaluation report per embedder under {work}/")
+    return 0
+
+
+# ---------------------------------------------------------------------------- recognize
+
+
+def register_recognize(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "recognize", help="label new images by nearest neighbours in a labelled gallery",
+        description="Label images by similarity to a gallery: a bundle (its labelled, non-excluded items), a "
+        "gallery .npz, or s3://bucket/prefix from `pixplot upload`. The gallery's own detector and embedder run.")
+    p.add_argument("images", nargs="+", metavar="IMAGES", help="image files, folders or globs")
+    p.add_argument("--gallery", required=True, metavar="BUNDLE|gallery.npz|s3://bucket/prefix")
+    p.add_argument("--out", required=True, metavar="results.csv", help="where the results CSV goes")
+    p.add_argument("--threshold", default="auto",
+                   help="cosine similarity below which the answer is 'unknown', or auto (calibrated; default)")
+    p.add_argument("--k", type=int, default=5, help="neighbours listed per item (default: 5)")
+    p.add_argument("--index", choices=["auto", "exact", "approx"], default="auto",
+                   help="exact search, approximate (faiss IVF), or auto: approximate above 200,000 items")
+    p.add_argument("--label-column", "--label_column",
+                   help="bundle gallery: label by this metadata column instead of the annotations")
+    p.add_argument("--embedder", help="must match the gallery's (a guard; the gallery decides)")
+    p.add_argument("--detector", help="must match the gallery's; required for a gallery file that does not "
+                   "record it ('none' for whole images)")
+    p.add_argument("--endpoint-url", help="S3-compatible endpoint for an s3:// gallery")
+    p.add_argument("--profile", help="AWS profile for an s3:// gallery")
+    p.set_defaults(func=run_recognize)
+
+
+def run_recognize(args: argparse.Namespace) -> int:
+    from seeen_ext import recognize as rc
+
+    g = rc.load_gallery(args.gallery, args.label_column, args.endpoint_url, args.profile)
+    rc.check_requested(g, args.embedder, args.detector)
+    rec = rc.make_recogniser(g, args.threshold, args.k, args.index)
+    if args.detector:
+        rec.assume_detector(args.detector)
+    rec.plugins()  # a mismatch fails before any image is read
+    sources = rc.query_files(args.images)
+    labels = len(set(g.labels.tolist()))
+    print(f"Gallery: {len(g)} items, {labels} labels from {g.source}; embedder {g.embedder}"
+          + (f", detector {g.detector}" if g.detector else ""), file=sys.stderr)
+    print(f"Index: {rec.index.kind}" + (f" (recall@{rec.k} vs exact {rec.recall:.3f})" if rec.recall is not None
+                                        else ""), file=sys.stderr)
+    if rec.calibration is not None:
+        print(f"Threshold: {rec.calibration.describe()}")
+    else:
+        print(f"Threshold: {rec.threshold:.4f} (given)")
+    t = time.perf_counter()
+    rows = rec.recognise_sources(sources)
+    rc.write_csv(rows, args.out)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    print(f"Recognised {len(sources)} images in {time.perf_counter() - t:.1f}s: {summary}. Wrote {args.out}")
+    return 0

@@ -1,0 +1,319 @@
+"""`pixplot evaluate`: how clean are a bundle's clusters, and how well does its embedding separate
+what we know to be different?
+
+"A good embedding algorithm should produce clean clusters": with ground truth (a CSV, a metadata
+column, folder names, or the labels annotators gave), each clustering is scored by purity, NMI,
+ARI, homogeneity and completeness, and the embedding itself by leave-one-out kNN accuracy, which
+does not depend on the clustering at all. Without ground truth only label-free scores are left:
+silhouette, per-cluster cohesion and outliers.
+
+Conventions (docs/evaluate.md): the truth-based clustering scores are computed over the items
+that are both clustered and have a truth label, since noise is not a cluster; how much was left
+as noise is ``fraction_clustered``, over all items with truth (or all items without truth).
+Similarities are cosine similarities of the L2-normalised embeddings.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixplot.bundle_read import Bundle
+from pixplot.errors import UserError
+from seeen_ext.index import ExactIndex
+
+SILHOUETTE_SAMPLE = 4000
+OUTLIER_MADS = 3.5
+
+
+# ---------------------------------------------------------------------------- ground truth
+
+
+@dataclass
+class Truth:
+    """Item id -> label, and a phrase saying where the labels came from."""
+
+    labels: dict[str, str]
+    source: str
+
+
+def truth_from_csv(bundle: Bundle, path: str | Path) -> Truth:
+    """A CSV whose first column is an item id or a source path and whose second is the label
+    (a header row naming ``item_id``/``id``/``source``/``filename`` and ``label``/``category`` may
+    pick other columns). A source path labels every item cut from that image."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"--truth {p}: no such file; give a CSV of item_id (or source),label")
+    with p.open(newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise UserError(f"--truth {p}: the file is empty; give rows of item_id (or source),label")
+    head = [c.strip().lower() for c in rows[0]]
+    key_col, lab_col = 0, 1
+    keys = ("item_id", "id", "source", "filename", "path")
+    if any(h in keys for h in head):
+        key_col = next(i for i, h in enumerate(head) if h in keys)
+        lab_col = next((i for i, h in enumerate(head) if h in ("label", "category", "truth", "class")),
+                       1 if key_col != 1 else 0)
+        rows = rows[1:]
+    if any(len(r) <= max(key_col, lab_col) for r in rows):
+        raise UserError(f"--truth {p}: every row needs an item id (or source) and a label")
+    by_source: dict[str, list[str]] = {}
+    for it in bundle.items:
+        by_source.setdefault(it["source"], []).append(it["id"])
+    labels: dict[str, str] = {}
+    unmatched = 0
+    for r in rows:
+        key, label = r[key_col].strip(), r[lab_col].strip()
+        if not label:
+            continue
+        if key in bundle.index:
+            labels[key] = label
+        elif key.replace("\\", "/") in by_source:
+            for iid in by_source[key.replace("\\", "/")]:
+                labels[iid] = label
+        else:
+            unmatched += 1
+    if not labels:
+        raise UserError(f"--truth {p}: none of its {len(rows)} rows names an item id or source path of "
+                        f"{bundle.root}; the first column must hold ids (items.json) or sources")
+    extra = f", {unmatched} rows unmatched" if unmatched else ""
+    return Truth(labels, f"CSV {p.name}{extra}")
+
+
+def truth_from_column(bundle: Bundle, column: str) -> Truth:
+    """A metadata column given at build time (``--metadata``), e.g. PixPlot's ``category``."""
+    labels = {}
+    for it in bundle.items:
+        v = (it.get("meta") or {}).get(column)
+        if isinstance(v, list):
+            v = v[0] if v else None
+        if v is not None and str(v).strip():
+            labels[it["id"]] = str(v).strip()
+    if not labels:
+        fields = ", ".join(bundle.manifest.get("metadata_fields") or []) or "none"
+        raise UserError(f"--truth-column {column}: no item of {bundle.root} has it (metadata columns: {fields}); "
+                        "rebuild with --metadata or pick another column")
+    return Truth(labels, f"metadata column {column!r}")
+
+
+def truth_from_folders(bundle: Bundle) -> Truth:
+    """The folder each source sits in (ImageFolder-style collections: ``cats/1.jpg``)."""
+    labels = {it["id"]: it["source"].rsplit("/", 2)[-2] for it in bundle.items if "/" in it["source"]}
+    if not labels:
+        raise UserError(f"--truth-folders: the images of {bundle.root} are not in sub-folders; "
+                        "use --truth CSV or --truth-column instead")
+    return Truth(labels, "source folder names")
+
+
+def annotation_labels(bundle_root: str | Path) -> dict[str, str]:
+    """Labels annotators gave in a bundle's store (excluded items keep theirs), without creating one."""
+    from seeen_ext.store import AnnotationStore, store_path
+
+    path = store_path(bundle_root)
+    if not path.is_file():
+        return {}
+    store = AnnotationStore(path, [])
+    try:
+        return dict(store.state()["labels"])
+    finally:
+        store.close()
+
+
+def truth_from_annotations(bundle: Bundle, source: str | Path | None = None) -> Truth:
+    """The labels annotators gave, in this bundle or in another build of the same images (item ids
+    are stable across rebuilds, so labels carry over to a new embedder's bundle)."""
+    root = Path(source) if source else bundle.root
+    got = annotation_labels(root)
+    labels = {k: v for k, v in got.items() if k in bundle.index}
+    if not labels:
+        why = "has no labels yet" if not got else "labels none of this bundle's items (another collection?)"
+        raise UserError(f"--truth-annotations {root}: its annotations.sqlite {why}; label clusters with "
+                        "`pixplot serve` first")
+    return Truth(labels, f"annotations in {root}")
+
+
+def auto_truth(bundle: Bundle) -> Truth | None:
+    """Without a flag: the bundle's own annotations, else a ``category`` metadata column, else none."""
+    labels = {k: v for k, v in annotation_labels(bundle.root).items() if k in bundle.index}
+    if labels:
+        return Truth(labels, "annotations (auto)")
+    if "category" in (bundle.manifest.get("metadata_fields") or []):
+        try:
+            t = truth_from_column(bundle, "category")
+            t.source += " (auto)"
+            return t
+        except UserError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def purity(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Fraction of items whose cluster's majority label is their own label."""
+    if len(truth) == 0:
+        return float("nan")
+    total = 0
+    for c in np.unique(pred):
+        _, counts = np.unique(truth[pred == c], return_counts=True)
+        total += counts.max()
+    return total / len(truth)
+
+
+def clustering_scores(truth: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Purity, NMI, ARI, homogeneity, completeness over clustered items; fraction clustered."""
+    from sklearn.metrics import adjusted_rand_score, homogeneity_completeness_v_measure, normalized_mutual_info_score
+
+    truth = np.asarray(truth).astype(str)
+    pred = np.asarray(pred)
+    clustered = pred >= 0
+    t, p = truth[clustered], pred[clustered]
+    out = {"fraction_clustered": float(clustered.mean()) if len(pred) else float("nan")}
+    if len(t) == 0:
+        return {**out, "purity": float("nan"), "nmi": float("nan"), "ari": float("nan"),
+                "homogeneity": float("nan"), "completeness": float("nan")}
+    h, c, _ = homogeneity_completeness_v_measure(t, p)
+    return {**out, "purity": float(purity(t, p)), "nmi": float(normalized_mutual_info_score(t, p)),
+            "ari": float(adjusted_rand_score(t, p)), "homogeneity": float(h), "completeness": float(c)}
+
+
+def neighbours_loo(E: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest other rows (cosine), best first: (indices, similarities)."""
+    n = len(E)
+    kk = min(k, n - 1)
+    hits = ExactIndex(E).search(E, kk + 1)
+    idx, sim = hits.indices, hits.scores
+    out_i = np.empty((n, kk), np.int64)
+    out_s = np.empty((n, kk), np.float32)
+    for r in range(n):
+        keep = idx[r] != r
+        if keep.all():  # a duplicate vector outranked itself: drop the last
+            keep[-1] = False
+        out_i[r], out_s[r] = idx[r][keep][:kk], sim[r][keep][:kk]
+    return out_i, out_s
+
+
+def knn_accuracy(E: np.ndarray, truth: np.ndarray, ks: tuple[int, ...] = (1, 5)) -> dict[str, float]:
+    """Leave-one-out kNN accuracy: each item's label by majority vote of its k nearest others;
+    a tie goes to the tied label whose first member is nearest."""
+    truth = np.asarray(truth).astype(str)
+    if len(truth) < 2:
+        return {f"knn{k}": float("nan") for k in ks}
+    idx, _ = neighbours_loo(E, max(ks))
+    out = {}
+    for k in ks:
+        right = 0
+        for r in range(len(truth)):
+            votes = truth[idx[r, :k]]
+            counts = Counter(votes)
+            top = max(counts.values())
+            winner = next(v for v in votes if counts[v] == top)  # nearest among the tied
+            right += winner == truth[r]
+        out[f"knn{k}"] = right / len(truth)
+    return out
+
+
+def silhouette(E: np.ndarray, pred: np.ndarray, sample: int = SILHOUETTE_SAMPLE, seed: int = 0) -> float | None:
+    """Cosine silhouette of the clustered items (a sample of them when many); None with < 2 clusters."""
+    from sklearn.metrics import silhouette_score
+
+    keep = np.flatnonzero(pred >= 0)
+    if len(np.unique(pred[keep])) < 2 or len(keep) < 3:
+        return None
+    if len(keep) > sample:
+        keep = np.sort(np.random.default_rng(seed).choice(keep, sample, replace=False))
+    return float(silhouette_score(E[keep], pred[keep], metric="cosine"))
+
+
+def cohesion_and_outliers(E: np.ndarray, members: np.ndarray, mads: float = OUTLIER_MADS) -> tuple[float, np.ndarray]:
+    """Mean cosine similarity of members to their mean (as in the bundle), and the members much
+    farther from it than the rest: similarity below median - ``mads`` robust deviations."""
+    X = E[members]
+    mean = X.mean(axis=0)
+    norm = np.linalg.norm(mean)
+    sims = X @ (mean / norm) if norm > 0 else np.zeros(len(X), np.float32)
+    med = float(np.median(sims))
+    mad = float(np.median(np.abs(sims - med))) * 1.4826
+    out = members[sims < med - mads * mad] if mad > 0 else members[:0]
+    return float(sims.mean()), out
+
+
+# ---------------------------------------------------------------------------- a whole bundle
+
+
+def _clusterings(bundle: Bundle, only: str | None) -> list[str]:
+    names = [c["name"] for c in bundle.manifest.get("clusterings", [])]
+    if only:
+        if only not in names:
+            raise UserError(f"--clustering {only}: {bundle.root} has {', '.join(names) or 'no clusterings'}")
+        return [only]
+    return names
+
+
+def per_cluster(E: np.ndarray, pred: np.ndarray, ids: list[str], truth: np.ndarray | None) -> list[dict[str, Any]]:
+    """One record per cluster: size, cohesion, outliers; with truth, majority label, purity and
+    intruders (members whose truth differs from the majority)."""
+    out = []
+    for c in range(int(pred.max()) + 1 if len(pred) else 0):
+        members = np.flatnonzero(pred == c)
+        if len(members) == 0:
+            continue
+        coh, outl = cohesion_and_outliers(E, members)
+        rec: dict[str, Any] = {"id": c, "size": int(len(members)), "cohesion": round(coh, 4),
+                               "outliers": [ids[i] for i in outl]}
+        if truth is not None:
+            known = members[truth[members] != ""]
+            if len(known):
+                counts = Counter(truth[known])
+                major, n_major = counts.most_common(1)[0]
+                intr = [i for i in known if truth[i] != major]
+                rec.update({"majority": major, "labelled": int(len(known)), "purity": round(n_major / len(known), 4),
+                            "intruders": [{"id": ids[i], "truth": str(truth[i])} for i in intr]})
+        out.append(rec)
+    return out
+
+
+def evaluate_bundle(bundle: Bundle, truth: Truth | None = None, clustering: str | None = None) -> dict[str, Any]:
+    """Every score for every clustering of ``bundle`` (a JSON-able dict; see docs/evaluate.md)."""
+    E = np.asarray(bundle.embeddings, dtype=np.float32)
+    ids = bundle.ids
+    n = len(ids)
+    tv = None
+    result: dict[str, Any] = {
+        "bundle": str(bundle.root), "items": n,
+        "embedder": (bundle.manifest.get("embedder") or {}).get("id"),
+        "detector": (bundle.manifest.get("detector") or {}).get("id") if bundle.manifest.get("detector") else None,
+        "truth": None, "embedding": {}, "clusterings": [],
+    }
+    if truth is not None:
+        tv = np.array([truth.labels.get(i, "") for i in ids], dtype=object).astype(str)
+        has = tv != ""
+        result["truth"] = {"source": truth.source, "items": int(has.sum()), "labels": int(len(set(tv[has])))}
+        result["embedding"] = knn_accuracy(E[has], tv[has])
+        result["_truth_vector"] = [str(t) for t in tv]  # for the report; not written to evaluation.json
+    for name in _clusterings(bundle, clustering):
+        pred = bundle.cluster_labels(name)
+        if len(pred) != n:
+            raise UserError(f"{bundle.root}: clustering {name!r} has {len(pred)} labels for {n} items; rebuild it")
+        clusters = per_cluster(E, pred, ids, tv)
+        rec: dict[str, Any] = {
+            "name": name, "clusters": len(clusters), "noise": int((pred < 0).sum()),
+            "fraction_clustered": float((pred >= 0).mean()) if n else float("nan"),
+            "silhouette": silhouette(E, pred),
+            "mean_cohesion": float(np.mean([c["cohesion"] for c in clusters])) if clusters else None,
+            "outliers": int(sum(len(c["outliers"]) for c in clusters)),
+        }
+        if tv is not None:
+            has = tv != ""
+            rec.update(clustering_scores(tv[has], pred[has]))
+            rec["intruders"] = int(sum(len(c.get("intruders", [])) for c in clusters))
+        rec["per_cluster"] = clusters
+        result["clusterings"].append(rec)
+    return result

@@ -1,0 +1,494 @@
+"""`pixplot recognize`: label new images by their nearest neighbours in a labelled gallery.
+
+The gallery is the labelled, non-excluded items of a bundle (or, when nobody has labelled
+anything yet, a metadata column such as PixPlot's ``category``), a gallery ``.npz`` from
+``pixplot annotations export --format gallery``, or one uploaded to ``s3://bucket/prefix``.
+
+A query is embedded exactly as the gallery was: the detector and embedder are re-created from
+the ids recorded with the gallery (name, version and every parameter that changes results), and
+the per-item functions are the build's own (:mod:`pixplot.work`). If the installed plugin no
+longer gives the recorded id, or the caller asks for another one, that is an error: a vector
+from another embedder is not comparable, and comparing it anyway would give a confident wrong
+answer.
+
+Each query gets its nearest gallery item's label and similarity; below the threshold it is
+``unknown``. ``auto`` calibrates the threshold from the gallery itself (:func:`calibrate`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixplot.errors import UserError
+from pixplot.imageio import BadImage, open_image
+from pixplot.plugins import create
+from seeen_ext.index import ExactIndex, Index, make_index, normalise, recall_at_k
+
+UNKNOWN = "unknown"
+DEFAULT_MARGIN = 0.2
+#: Gallery rows used as leave-one-out queries by the calibration (all of them below this).
+CALIBRATION_QUERIES = 4000
+
+
+# ---------------------------------------------------------------------------- galleries
+
+
+@dataclass
+class Gallery:
+    """Labelled vectors and how they were made."""
+
+    embeddings: np.ndarray  # float32 (n, d), L2-normalised
+    labels: np.ndarray  # str (n,)
+    ids: np.ndarray  # str (n,)
+    embedder: str  # embedder id, e.g. classic@1{...}
+    detector: str | None  # detector id, None for whole images
+    detector_known: bool = True  # False when the gallery file does not record it
+    crop_margin: float = DEFAULT_MARGIN
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def _label_source(bundle: Any, label_column: str | None) -> tuple[dict[str, str], set[str], str]:
+    """(labels, excluded ids, description) for a bundle's gallery."""
+    from seeen_ext.evaluate import truth_from_column
+    from seeen_ext.store import AnnotationStore, store_path
+
+    if label_column:
+        return truth_from_column(bundle, label_column).labels, set(), f"metadata column {label_column!r}"
+    state: dict[str, Any] = {"labels": {}, "excluded": []}
+    path = store_path(bundle.root)
+    if path.is_file():
+        store = AnnotationStore(path, [])
+        try:
+            state = store.state()
+        finally:
+            store.close()
+    if state["labels"]:
+        return state["labels"], set(state["excluded"]), "annotations"
+    if "category" in (bundle.manifest.get("metadata_fields") or []):
+        return truth_from_column(bundle, "category").labels, set(), "metadata column 'category' (no annotations yet)"
+    raise UserError(f"{bundle.root}: no labelled items to recognise against; label clusters with `pixplot serve`, "
+                    "or name a metadata column with --label-column")
+
+
+def gallery_from_state(bundle: Any, labels: dict[str, str], excluded: set[str], source: str) -> Gallery:
+    """The gallery of a bundle for a given labelling: labelled items that are not excluded."""
+    idx = [i for i, iid in enumerate(bundle.ids) if iid in labels and iid not in excluded]
+    E = np.asarray(bundle.embeddings, dtype=np.float32)
+    det = bundle.manifest.get("detector")
+    return Gallery(
+        embeddings=normalise(E[idx]) if idx else np.zeros((0, E.shape[1]), np.float32),
+        labels=np.array([labels[bundle.ids[i]] for i in idx], dtype=str),
+        ids=np.array([bundle.ids[i] for i in idx], dtype=str),
+        embedder=(bundle.manifest.get("embedder") or {}).get("id", ""),
+        detector=det["id"] if det else None,
+        crop_margin=float((bundle.manifest.get("options") or {}).get("crop_margin", DEFAULT_MARGIN)),
+        source=f"{bundle.root} ({source})",
+    )
+
+
+def gallery_from_bundle(path: str | Path, label_column: str | None = None) -> Gallery:
+    from pixplot.bundle_read import open_bundle
+
+    bundle = open_bundle(path)
+    labels, excluded, source = _label_source(bundle, label_column)
+    return gallery_from_state(bundle, labels, excluded, source)
+
+
+def _text(arr: Any) -> str:
+    return str(np.asarray(arr).item()) if arr is not None else ""
+
+
+def gallery_from_npz(data: bytes | str | Path, where: str, sidecar: dict[str, Any] | None = None) -> Gallery:
+    """A gallery ``.npz`` (docs/api.md: embeddings, labels, ids, embedder; optionally detector and
+    crop_margin). ``sidecar`` is an upload's manifest.json, which may record what the file lacks."""
+    try:
+        with np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--gallery {where}: not a gallery .npz ({exc}); export one with "
+                        "`pixplot annotations export BUNDLE --format gallery`") from exc
+    missing = [k for k in ("embeddings", "labels", "embedder") if k not in arrays]
+    if missing:
+        raise UserError(f"--gallery {where}: lacks {', '.join(missing)}; export it again with "
+                        "`pixplot annotations export BUNDLE --format gallery`")
+    sidecar = sidecar or {}
+    det: str | None = None
+    known = True
+    if "detector" in arrays:
+        det = _text(arrays["detector"]) or None
+    elif "detector" in sidecar:
+        d = sidecar["detector"]
+        det = (d.get("id") if isinstance(d, dict) else d) or None
+    else:
+        known = False
+    margin = float(arrays["crop_margin"]) if "crop_margin" in arrays else float(sidecar.get("crop_margin",
+                                                                                             DEFAULT_MARGIN))
+    E = np.asarray(arrays["embeddings"], dtype=np.float32)
+    labels = np.asarray(arrays["labels"]).astype(str)
+    ids = np.asarray(arrays["ids"]).astype(str) if "ids" in arrays else np.array([str(i) for i in range(len(E))])
+    if E.ndim != 2 or len(E) != len(labels):
+        raise UserError(f"--gallery {where}: {len(labels)} labels for embeddings of shape {E.shape}; export it again")
+    return Gallery(normalise(E) if len(E) else E, labels, ids, _text(arrays["embedder"]), det, known, margin, where)
+
+
+def _s3_get(url: str, endpoint_url: str | None, profile: str | None) -> tuple[bytes, dict[str, Any] | None]:
+    """The gallery object and, when present beside it, the upload's manifest.json."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = url[5:].partition("/")
+    if not bucket:
+        raise UserError(f"--gallery {url}: no bucket; write s3://bucket/prefix (the prefix of an upload)")
+    key = key.strip("/")
+    if not key.endswith(".npz"):
+        key = f"{key}/gallery.npz" if key else "gallery.npz"
+    folder = key.rsplit("/", 1)[0] if "/" in key else ""
+    try:
+        client = boto3.Session(profile_name=profile).client("s3", endpoint_url=endpoint_url)
+        data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise UserError(f"--gallery {url}: no s3://{bucket}/{key}; upload one with `pixplot upload BUNDLE "
+                            f"s3://{bucket}/{folder}`") from exc
+        raise UserError(f"--gallery {url}: the storage refused ({code or exc}); check the credentials "
+                        "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile) and --endpoint-url") from exc
+    except BotoCoreError as exc:
+        raise UserError(f"--gallery {url}: {exc}; check --endpoint-url and the credentials") from exc
+    sidecar = None
+    try:
+        man_key = f"{folder}/manifest.json" if folder else "manifest.json"
+        sidecar = json.loads(client.get_object(Bucket=bucket, Key=man_key)["Body"].read())
+    except (ClientError, BotoCoreError, ValueError):
+        pass
+    return data, sidecar
+
+
+def load_gallery(spec: str, label_column: str | None = None, endpoint_url: str | None = None,
+                 profile: str | None = None) -> Gallery:
+    """A bundle folder, a ``.npz`` file, or ``s3://bucket/prefix[/gallery.npz]``."""
+    if spec.startswith("s3://"):
+        data, sidecar = _s3_get(spec, endpoint_url, profile)
+        g = gallery_from_npz(data, spec, sidecar)
+    elif Path(spec).is_dir():
+        g = gallery_from_bundle(spec, label_column)
+    elif Path(spec).is_file():
+        side = Path(spec).with_name("manifest.json")
+        sidecar = None
+        if side.is_file():
+            try:
+                sidecar = json.loads(side.read_text("utf-8"))
+            except ValueError:
+                sidecar = None
+        g = gallery_from_npz(Path(spec), spec, sidecar)
+    else:
+        raise UserError(f"--gallery {spec}: no such bundle folder or .npz file (or give s3://bucket/prefix)")
+    if len(g) == 0:
+        raise UserError(f"--gallery {spec}: it holds no labelled items; label some clusters first")
+    return g
+
+
+# ---------------------------------------------------------------------------- plugins from ids
+
+
+def split_id(plugin_id: str) -> tuple[str, dict[str, Any]]:
+    """``classic@1{"a": 1}`` -> (``classic``, ``{"a": 1}``)."""
+    name, _, rest = plugin_id.partition("@")
+    brace = rest.find("{")
+    params = json.loads(rest[brace:]) if brace >= 0 else {}
+    return name, params
+
+
+def plugin_from_id(kind: str, plugin_id: str, where: str) -> Any:
+    """Re-create the plugin that made the gallery; its id must come out the same."""
+    name, params = split_id(plugin_id)
+    plugin = create(kind, name, **params)
+    if plugin.id != plugin_id:
+        raise UserError(f"{where}: built with {kind} {plugin_id}, but the installed {name!r} gives {plugin.id}; "
+                        "install the version that built it or rebuild the gallery")
+    return plugin
+
+
+def check_requested(g: Gallery, embedder: str | None, detector: str | None) -> None:
+    """A caller's explicit --embedder/--detector must match the gallery's; never a silent swap."""
+    if embedder and split_id(g.embedder)[0] != embedder:
+        raise UserError(f"--embedder {embedder}: the gallery {g.source} was built with {split_id(g.embedder)[0]!r} "
+                        f"({g.embedder}); drop --embedder, or rebuild the gallery with --embedder {embedder}")
+    if detector is not None and g.detector_known:
+        want = None if detector == "none" else detector
+        have = split_id(g.detector)[0] if g.detector else None
+        if want != have:
+            raise UserError(f"--detector {detector}: the gallery {g.source} was built with detector "
+                            f"{have or 'none'!r}; drop --detector, or rebuild the gallery with --detector {detector}")
+
+
+# ---------------------------------------------------------------------------- threshold calibration
+
+
+@dataclass
+class Calibration:
+    threshold: float
+    f1: float
+    precision: float
+    recall: float
+    positives: int
+    negatives: int
+
+    def describe(self) -> str:
+        return (f"threshold {self.threshold:.4f} (auto: F1 {self.f1:.3f}, precision {self.precision:.3f}, "
+                f"recall {self.recall:.3f} on {self.positives} same-label and {self.negatives} different-label "
+                "leave-one-out best matches)")
+
+
+def choose_threshold(pos: np.ndarray, neg: np.ndarray) -> Calibration:
+    """The similarity threshold maximising F1 when ``pos`` scores (true matches) should pass and
+    ``neg`` scores (best matches of another label) should not. An item passes when score >=
+    threshold; the threshold sits midway between the best cut's score and the next lower score."""
+    pos = np.sort(np.asarray(pos, dtype=np.float64))[::-1]
+    neg = np.sort(np.asarray(neg, dtype=np.float64))[::-1]
+    if len(pos) == 0:
+        raise UserError("--threshold auto: no label has two items in the gallery, so there is nothing to "
+                        "calibrate on; give --threshold X")
+    cands = np.unique(np.concatenate([pos, neg]))[::-1]
+    tp = np.searchsorted(-pos, -cands, side="right")  # pos >= c
+    fp = np.searchsorted(-neg, -cands, side="right")
+    fn = len(pos) - tp
+    f1 = 2 * tp / np.maximum(1, 2 * tp + fp + fn)
+    best = int(np.argmax(f1))  # first maximum: the highest threshold among equals
+    cut = cands[best]
+    lower = cands[best + 1] if best + 1 < len(cands) else cut - 0.05
+    t = float((cut + lower) / 2)
+    return Calibration(threshold=t, f1=float(f1[best]), precision=float(tp[best] / max(1, tp[best] + fp[best])),
+                       recall=float(tp[best] / len(pos)), positives=len(pos), negatives=len(neg))
+
+
+def loo_best_matches(E: np.ndarray, labels: np.ndarray, max_queries: int = CALIBRATION_QUERIES,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """For each (sampled) gallery item, leaving it out: the similarity of its best same-label match
+    (a known query's score) and of its best different-label match (what an unknown would score)."""
+    n = len(E)
+    rows = np.arange(n)
+    if n > max_queries:
+        rows = np.sort(np.random.default_rng(seed).choice(n, max_queries, replace=False))
+    codes = np.unique(labels, return_inverse=True)[1]
+    pos, neg = [], []
+    for start in range(0, len(rows), 256):
+        r = rows[start:start + 256]
+        S = E[r] @ E.T
+        S[np.arange(len(r)), r] = -np.inf
+        same = codes[r][:, None] == codes[None, :]
+        bs = np.where(same, S, -np.inf).max(axis=1)
+        bd = np.where(~same, S, -np.inf).max(axis=1)
+        pos.append(bs[np.isfinite(bs)])
+        neg.append(bd[np.isfinite(bd)])
+    return np.concatenate(pos), np.concatenate(neg)
+
+
+def calibrate(g: Gallery, max_queries: int = CALIBRATION_QUERIES) -> Calibration:
+    pos, neg = loo_best_matches(g.embeddings, g.labels, max_queries)
+    return choose_threshold(pos, neg)
+
+
+# ---------------------------------------------------------------------------- recognition
+
+
+@dataclass
+class Match:
+    label: str  # the answer, or UNKNOWN
+    nearest_label: str  # the nearest item's label, whatever its score
+    score: float
+    neighbours: list[dict[str, Any]]  # top-k: id, label, score
+
+    def as_json(self) -> dict[str, Any]:
+        return {"label": self.label, "nearest_label": self.nearest_label, "score": round(self.score, 4),
+                "neighbours": self.neighbours}
+
+
+@dataclass
+class Recogniser:
+    """A gallery with its index and threshold; answers vectors, image files or image bytes."""
+
+    gallery: Gallery
+    threshold: float
+    k: int = 5
+    index_kind: str = "auto"
+    calibration: Calibration | None = None
+    index: Index = field(init=False)
+    recall: float | None = field(init=False, default=None)
+    _embedder: Any = field(init=False, default=None)
+    _detector: Any = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise UserError(f"--k {self.k}: give at least 1")
+        self.index = make_index(self.gallery.embeddings, self.index_kind)
+        if self.index.kind != "exact":  # measured, never assumed
+            rng = np.random.default_rng(0)
+            q = self.gallery.embeddings[rng.choice(len(self.gallery), min(200, len(self.gallery)), replace=False)]
+            self.recall = recall_at_k(self.index, ExactIndex(self.gallery.embeddings), q, self.k)
+
+    # -------------------------------------------------------------- plugins
+    def plugins(self) -> tuple[Any, Any]:
+        """(detector or None, embedder), re-created from the gallery's ids once."""
+        g = self.gallery
+        if self._embedder is None:
+            if not g.detector_known:
+                raise UserError(f"--gallery {g.source}: the file does not record which detector made it; pass "
+                                "--detector none (whole images) or the detector it was built with")
+            self._embedder = plugin_from_id("embedder", g.embedder, f"--gallery {g.source}")
+            if g.detector:
+                self._detector = plugin_from_id("detector", g.detector, f"--gallery {g.source}")
+        return self._detector, self._embedder
+
+    def assume_detector(self, detector: str) -> None:
+        """For a gallery file that does not record its detector: the caller says which it was."""
+        if not self.gallery.detector_known:
+            self.gallery.detector = None if detector == "none" else create("detector", detector).id
+            self.gallery.detector_known = True
+
+    # -------------------------------------------------------------- answers
+    def match(self, vectors: np.ndarray, exclude: list[str | None] | None = None) -> list[Match]:
+        """Nearest gallery items for each vector; ``exclude[i]`` is a gallery id to leave out."""
+        if len(vectors) == 0:
+            return []
+        V = normalise(vectors)
+        if V.shape[1] != self.gallery.embeddings.shape[1]:
+            raise UserError(f"--gallery {self.gallery.source}: its vectors have {self.gallery.embeddings.shape[1]} "
+                            f"dimensions, the queries {V.shape[1]}; they come from different embedders")
+        extra = 1 if exclude else 0
+        hits = self.index.search(V, self.k + extra)
+        out = []
+        for r in range(len(V)):
+            nb = []
+            for i, s in zip(hits.indices[r], hits.scores[r], strict=True):
+                if i < 0 or (exclude and exclude[r] == self.gallery.ids[i]):
+                    continue
+                nb.append({"id": str(self.gallery.ids[i]), "label": str(self.gallery.labels[i]),
+                           "score": round(float(s), 4)})
+            nb = nb[:self.k]
+            if not nb:
+                out.append(Match(UNKNOWN, "", float("-inf"), []))
+                continue
+            best = nb[0]
+            label = best["label"] if best["score"] >= self.threshold else UNKNOWN
+            out.append(Match(label, best["label"], float(best["score"]), nb))
+        return out
+
+    def recognise_sources(self, sources: list[tuple[str, str | bytes]]) -> list[dict[str, Any]]:
+        """Detect (if the gallery did), embed and match each (name, path or bytes) image.
+
+        One row per detection (or per image), with ``status``: recognised, unknown,
+        no_detection or unreadable."""
+        from pixplot.work import detect_batch, embed_batch
+
+        detector, embedder = self.plugins()
+        rows: list[dict[str, Any]] = []
+        specs: list[tuple[str, Any, list | None, list | None]] = []
+        meta: dict[str, tuple[str, list | None]] = {}
+        readable: list[tuple[str, Any, str]] = []
+        for name, src in sources:
+            try:
+                data = src if isinstance(src, bytes) else Path(src).read_bytes()
+                open_image(data, max_side=64)
+            except (BadImage, OSError) as exc:
+                reason = str(exc) if isinstance(exc, BadImage) else f"unreadable ({exc.strerror or exc})"
+                rows.append(_row(name, None, None, "unreadable", reason))
+                continue
+            readable.append((name, src, hashlib.sha256(data).hexdigest()))
+        if detector is None:
+            for name, src, sha in readable:
+                key = f"{len(specs)}:{sha[:16]}"
+                specs.append((key, src, None, None))
+                meta[key] = (name, None)
+        else:
+            for start in range(0, len(readable), 8):
+                chunk = readable[start:start + 8]
+                found = dict(detect_batch(detector, [(src, f"{j}") for j, (_, src, _) in enumerate(chunk)]))
+                for j, (name, src, _) in enumerate(chunk):
+                    dets = found.get(f"{j}", [])
+                    if not dets:
+                        rows.append(_row(name, None, None, "no_detection", "nothing detected"))
+                    for d in dets:
+                        key = f"{len(specs)}"
+                        specs.append((key, src, d["box"], d.get("landmarks")))
+                        meta[key] = (name, d["box"])
+        bs = max(1, int(getattr(embedder, "batch_size", 64)))
+        for start in range(0, len(specs), bs):
+            got, vecs = embed_batch(embedder, specs[start:start + bs], self.gallery.crop_margin)
+            done = set(got)
+            for key, m in zip(got, self.match(vecs), strict=True):
+                name, box = meta[key]
+                rows.append(_row(name, box, m, "recognised" if m.label != UNKNOWN else "unknown", ""))
+            for key, *_ in specs[start:start + bs]:
+                if key not in done:
+                    name, box = meta[key]
+                    rows.append(_row(name, box, None, "unreadable", "could not be decoded for embedding"))
+        order = {name: i for i, (name, _) in enumerate(sources)}
+        rows.sort(key=lambda r: order.get(r["source"], 0))
+        return rows
+
+
+def _row(source: str, box: list | None, m: Match | None, status: str, note: str) -> dict[str, Any]:
+    return {"source": source, "box": box, "label": m.label if m else UNKNOWN,
+            "score": None if m is None or not np.isfinite(m.score) else round(m.score, 4),
+            "nearest_label": m.nearest_label if m else "", "status": status, "note": note,
+            "neighbours": m.neighbours if m else []}
+
+
+def make_recogniser(g: Gallery, threshold: str | float = "auto", k: int = 5, index: str = "auto") -> Recogniser:
+    """The gallery's recogniser; ``threshold`` is a similarity in [-1, 1] or ``auto``."""
+    cal = None
+    if isinstance(threshold, str) and threshold == "auto":
+        cal = calibrate(g)
+        t = cal.threshold
+    else:
+        try:
+            t = float(threshold)
+        except ValueError as exc:
+            raise UserError(f"--threshold {threshold}: give auto or a cosine similarity between -1 and 1") from exc
+        if not -1.0 <= t <= 1.0:
+            raise UserError(f"--threshold {threshold}: give auto or a cosine similarity between -1 and 1")
+    return Recogniser(g, t, k, index, cal)
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def query_files(paths: list[str]) -> list[tuple[str, str]]:
+    """Every image file named by the arguments (files, folders searched recursively, globs)."""
+    from pixplot.discover import find_images
+
+    out: list[tuple[str, str]] = []
+    for p in paths:
+        _, files = find_images(p)
+        out.extend((str(f.path), str(f.path)) for f in files)
+    return out
+
+
+CSV_FIELDS = ["source", "box", "label", "score", "nearest_label", "status", "neighbours"]
+
+
+def write_csv(rows: list[dict[str, Any]], out: str | Path) -> None:
+    """source, box ([x,y,w,h] JSON or empty), label, score, nearest_label, status, and the top-k
+    neighbours as JSON ``[{"id", "label", "score"}, ...]``."""
+    from pixplot.fsutil import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_FIELDS)
+    for r in rows:
+        w.writerow([r["source"], json.dumps(r["box"]) if r["box"] is not None else "", r["label"],
+                    "" if r["score"] is None else f"{r['score']:.4f}", r["nearest_label"], r["status"],
+                    json.dumps(r["neighbours"], ensure_ascii=False)])
+    atomic_write_text(Path(out), buf.getvalue())
