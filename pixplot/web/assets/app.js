@@ -50,7 +50,10 @@ export class App {
     this.fit(false);
     this.map.setColors(colorsFromCodes(this.clusterOf, this.n));
     this.map.draw();
+    this.map.finish();
+    // Since this module started, and since the page's navigation began.
     this.timings.firstPaint = performance.now() - t0;
+    this.timings.firstPaintSinceNavigation = performance.now();
     this.grid = new SpatialGrid(xy);
     this.map.setGrid(this.grid);
     this.timings.grid = performance.now() - t0;

@@ -94,6 +94,7 @@ export class Atlases {
     this.count = this.atlas.files.length;
     this.thumbUrl = thumbUrl;
     this.sheets = new TextureCache(gl, { capacity: 48, mipmap: true, concurrency: 4, onLoad });
+    this.sheetBudget = 40;
     this.thumbs = new TextureCache(gl, { capacity: 400, mipmap: false, concurrency: 8, onLoad });
   }
 

@@ -1,15 +1,19 @@
-// The map renderer (WebGL2): one instanced draw per atlas sheet, positions in GPU buffers,
-// animated layout changes, close-up previews. It knows nothing of labels or panels: the app hands it
-// positions, colours and flags.
+// The map renderer (WebGL2): one draw per atlas sheet, positions in GPU buffers, animated layout
+// changes, close-up previews. It knows nothing of labels or panels: the app hands it positions,
+// colours and flags. Items are points (one vertex each); past the GPU's largest point size the few
+// visible items are drawn as instanced quads.
 
 import { Atlases } from './atlas.js';
 import { Camera } from './camera.js';
-import { FRAG, VERT } from './shaders.js';
+import { POINT_FRAG, POINT_VERT, QUAD_FRAG, QUAD_VERT } from './shaders.js';
 
 const BG = [0.086, 0.094, 0.114];
 const TEXTURE_PX = 6; // below this on-screen size a point is drawn as a flat colour
 const VISIBLE_LIMIT = 60000;
 const PREVIEW_LIMIT = 300;
+
+const UNIFORMS = ['uT', 'uCenter', 'uK', 'uHalf', 'uSize', 'uMinPx', 'uBase', 'uHover', 'uMode', 'uPerAtlas',
+  'uCols', 'uCellSize', 'uSheet', 'uTex', 'uFrame', 'uDpr', 'uMaxPoint'];
 
 function compile(gl, type, src) {
   const s = gl.createShader(type);
@@ -18,6 +22,21 @@ function compile(gl, type, src) {
   if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s));
   return s;
 }
+
+function program(gl, vert, frag) {
+  const prog = gl.createProgram();
+  gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, vert));
+  gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, frag));
+  gl.linkProgram(prog);
+  if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
+  const u = {};
+  for (const name of UNIFORMS) u[name] = gl.getUniformLocation(prog, name);
+  return { prog, u };
+}
+
+// Per-item attributes: name, location, components, type, bytes per item.
+const ATTRS = [['from', 1, 2, 'FLOAT', 8], ['to', 2, 2, 'FLOAT', 8], ['color', 3, 4, 'UNSIGNED_BYTE', 4],
+  ['flags', 4, 1, 'UNSIGNED_BYTE', 1], ['cell', 5, 2, 'UNSIGNED_SHORT', 4]];
 
 export class PointMap {
   constructor(canvas, { manifest, thumbUrl }) {
@@ -39,30 +58,29 @@ export class PointMap {
     this.atlases = new Atlases(gl, manifest, thumbUrl, () => this.requestRender());
     this.stats = { frames: 0, lastDrawMs: 0 };
 
-    const prog = gl.createProgram();
-    gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, VERT));
-    gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, FRAG));
-    gl.linkProgram(prog);
-    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
-    this.prog = prog;
-    this.u = {};
-    for (const name of ['uT', 'uCenter', 'uK', 'uHalf', 'uSize', 'uMinPx', 'uBase', 'uHover', 'uMode',
-      'uPerAtlas', 'uCols', 'uCellSize', 'uSheet', 'uTex', 'uFrame', 'uDpr']) {
-      this.u[name] = gl.getUniformLocation(prog, name);
-    }
-    this.vao = gl.createVertexArray();
-    gl.bindVertexArray(this.vao);
+    this.points = program(gl, POINT_VERT, POINT_FRAG);
+    this.quads = program(gl, QUAD_VERT, QUAD_FRAG);
+    this.maxPoint = gl.getParameter(gl.ALIASED_POINT_SIZE_RANGE)[1];
+    this.maxViewport = gl.getParameter(gl.MAX_VIEWPORT_DIMS);
+    this.buf = {};
+    for (const [name] of ATTRS) this.buf[name] = gl.createBuffer();
+    // Points: every attribute per vertex, bound once.
+    this.pointVao = gl.createVertexArray();
+    gl.bindVertexArray(this.pointVao);
+    this.pointAttrs(0, 0);
+    this.cullBuffer = gl.createBuffer();
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.cullBuffer);
+    this.cull = null;
+    // Quads: a unit square per instance; attributes re-pointed per draw.
+    this.quadVao = gl.createVertexArray();
+    gl.bindVertexArray(this.quadVao);
     const corners = gl.createBuffer();
     gl.bindBuffer(gl.ARRAY_BUFFER, corners);
     gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 1, 1]), gl.STATIC_DRAW);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
-    this.buf = {};
-    for (const [name, loc] of [['from', 1], ['to', 2], ['color', 3], ['flags', 4], ['cell', 5]]) {
-      this.buf[name] = gl.createBuffer();
-      gl.enableVertexAttribArray(loc);
-      gl.vertexAttribDivisor(loc, 1);
-    }
+    this.pointAttrs(0, 1);
+    gl.bindVertexArray(null);
     const n = this.n;
     this.upload('from', new Float32Array(2 * n));
     this.upload('to', new Float32Array(2 * n));
@@ -102,13 +120,14 @@ export class PointMap {
     }
     this.upload('to', xy);
     this.current = xy;
+    this.cull = null;
     this.requestRender();
   }
 
   setColors(rgba) { this.upload('color', rgba); this.requestRender(); }
   setFlags(flags) { this.upload('flags', flags); this.requestRender(); }
   setCells(cells) { this.upload('cell', cells); this.requestRender(); }
-  setGrid(grid) { this.grid = grid; this.requestRender(); }
+  setGrid(grid) { this.grid = grid; this.cull = null; this.requestRender(); }
 
   setHover(i) {
     if (i === this.hover) return;
@@ -166,78 +185,150 @@ export class PointMap {
     if (!vis) return;
     const sheets = new Map();
     for (const i of vis) { const a = this.atlases.atlasOf(i); sheets.set(a, (sheets.get(a) || 0) + 1); }
-    this.atlases.wantSheets([...sheets.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]));
+    // The sheets that hold most of the view first, never more than stay resident (no thrashing:
+    // items on sheets left out are drawn as colour until the view narrows).
+    this.atlases.wantSheets([...sheets.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0])
+      .slice(0, this.atlases.sheetBudget));
     if (px >= this.manifest.atlas.cell_size * 1.25 && vis.length <= PREVIEW_LIMIT && this.manifest.thumbs) {
       this.atlases.wantThumbs(vis);
     }
   }
 
-  bindInstances(base) {
+  /** Point the per-item attributes of the bound VAO at item `base` (divisor 0: points, 1: quads). */
+  pointAttrs(base, divisor) {
     const gl = this.gl;
-    const attrs = [['from', 1, 2, gl.FLOAT, 8], ['to', 2, 2, gl.FLOAT, 8], ['color', 3, 4, gl.UNSIGNED_BYTE, 4],
-      ['flags', 4, 1, gl.UNSIGNED_BYTE, 1], ['cell', 5, 2, gl.UNSIGNED_SHORT, 4]];
-    for (const [name, loc, size, type, bytes] of attrs) {
+    for (const [name, loc, size, type, bytes] of ATTRS) {
       gl.bindBuffer(gl.ARRAY_BUFFER, this.buf[name]);
-      if (name === 'flags') gl.vertexAttribIPointer(loc, size, type, 0, base * bytes);
-      else gl.vertexAttribPointer(loc, size, type, name === 'color', 0, base * bytes);
+      gl.enableVertexAttribArray(loc);
+      gl.vertexAttribDivisor(loc, divisor);
+      if (name === 'flags') gl.vertexAttribIPointer(loc, size, gl[type], 0, base * bytes);
+      else gl.vertexAttribPointer(loc, size, gl[type], name === 'color', 0, base * bytes);
     }
-    gl.uniform1i(this.u.uBase, base);
   }
 
-  draw() {
-    const t0 = performance.now();
-    const gl = this.gl, u = this.u, cam = this.camera, m = this.manifest;
-    gl.viewport(0, 0, this.canvas.width, this.canvas.height);
-    gl.clearColor(BG[0], BG[1], BG[2], 1);
-    gl.clear(gl.COLOR_BUFFER_BIT);
-    if (!this.current) return;
-    gl.useProgram(this.prog);
-    gl.bindVertexArray(this.vao);
+  /** Zoomed in, draw only the items near the view: an index list per atlas sheet covering three
+   * times the view in each direction, rebuilt when the view leaves it. Null: draw everything. */
+  culled() {
+    if (!this.grid || this.layoutAnim || this.pointPx() < TEXTURE_PX) return null;
+    const [x0, y0, x1, y1] = this.camera.bounds();
+    const c = this.cull;
+    if (c && c.grid === this.grid && x0 >= c.box[0] && y0 >= c.box[1] && x1 <= c.box[2] && y1 <= c.box[3]) return c.ranges;
+    const w = x1 - x0, hh = y1 - y0, r = this.pointRadius() * 1.3;
+    const box = [x0 - w - r, y0 - hh - r, x1 + w + r, y1 + hh + r];
+    const found = this.grid.visible(box[0], box[1], box[2], box[3], Math.max(20000, this.n / 4));
+    if (!found) { this.cull = { grid: this.grid, box: [Infinity, Infinity, -Infinity, -Infinity], ranges: null }; return null; }
+    const idx = Uint32Array.from(found).sort();
+    const gl = this.gl;
+    gl.bindVertexArray(this.pointVao);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.cullBuffer);
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, idx, gl.DYNAMIC_DRAW);
+    const per = this.manifest.atlas.per_atlas;
+    const ranges = [];
+    let k = 0;
+    while (k < idx.length) {
+      const sheet = Math.floor(idx[k] / per);
+      let e = k;
+      while (e < idx.length && Math.floor(idx[e] / per) === sheet) e++;
+      ranges.push([sheet, k, e - k]);
+      k = e;
+    }
+    this.cull = { grid: this.grid, box: [x0 - w / 2, y0 - hh / 2, x1 + w / 2, y1 + hh / 2], ranges };
+    return ranges;
+  }
+
+  uniforms(p, half, textured) {
+    const gl = this.gl, u = p.u, cam = this.camera, m = this.manifest;
+    gl.useProgram(p.prog);
     gl.uniform1f(u.uT, this.t);
     gl.uniform2f(u.uCenter, cam.x, cam.y);
     gl.uniform1f(u.uK, cam.k);
-    gl.uniform2f(u.uHalf, cam.width / 2, cam.height / 2);
+    gl.uniform2f(u.uHalf, half[0], half[1]);
     gl.uniform1f(u.uSize, this.baseSize * this.sizeScale);
     gl.uniform1f(u.uMinPx, 1.5);
+    gl.uniform1f(u.uDpr, this.dpr);
+    gl.uniform1f(u.uMaxPoint, this.maxPoint);
     gl.uniform1i(u.uHover, this.hover);
     gl.uniform1i(u.uPerAtlas, m.atlas.per_atlas);
     gl.uniform1i(u.uCols, m.atlas.cols);
     gl.uniform1f(u.uCellSize, m.atlas.cell_size);
-    gl.uniform1f(u.uFrame, 2);
-    gl.uniform1f(u.uDpr, this.dpr);
+    gl.uniform1f(u.uFrame, textured ? 2 : 0);
     gl.uniform1i(u.uTex, 0);
-    gl.activeTexture(gl.TEXTURE0);
+  }
+
+  draw() {
+    const t0 = performance.now();
+    const gl = this.gl, cam = this.camera, m = this.manifest;
+    gl.viewport(0, 0, this.canvas.width, this.canvas.height);
+    gl.clearColor(BG[0], BG[1], BG[2], 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    if (!this.current) return;
     const px = this.pointPx();
+    const dev = px * this.dpr * 1.3;
+    const asPoints = dev <= this.maxPoint;
     const textured = px >= TEXTURE_PX;
-    const per = m.atlas.per_atlas;
-    const sheetCount = Math.ceil(this.n / per);
-    const drawOne = (base, count, mode, entry) => {
-      this.bindInstances(base);
-      gl.uniform1i(u.uMode, mode);
+    // Points are clipped by their centre: widen the viewport by half a point so that items at
+    // the edge stay drawn, and scale clip space to match.
+    const W = this.canvas.width, H = this.canvas.height;
+    let margin = asPoints ? Math.ceil(dev / 2) + 1 : 0;
+    margin = Math.max(0, Math.min(margin, Math.floor((this.maxViewport[0] - W) / 2), Math.floor((this.maxViewport[1] - H) / 2)));
+    gl.viewport(-margin, -margin, W + 2 * margin, H + 2 * margin);
+    const half = [cam.width / 2 + margin / this.dpr, cam.height / 2 + margin / this.dpr];
+    const p = asPoints ? this.points : this.quads;
+    this.uniforms(p, half, textured);
+    gl.bindVertexArray(asPoints ? this.pointVao : this.quadVao);
+    gl.activeTexture(gl.TEXTURE0);
+    const setMode = (mode, entry) => {
+      gl.uniform1i(p.u.uMode, mode);
       if (entry) {
         gl.bindTexture(gl.TEXTURE_2D, entry.tex);
-        gl.uniform2f(u.uSheet, entry.w, entry.h);
+        gl.uniform2f(p.u.uSheet, entry.w, entry.h);
       }
+    };
+    const drawItems = (base, count) => {
+      if (asPoints) { gl.drawArrays(gl.POINTS, base, count); return; }
+      this.pointAttrs(base, 1);
+      gl.uniform1i(p.u.uBase, base);
       gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, count);
     };
-    for (let a = 0; a < sheetCount; a++) {
-      const base = a * per;
-      const sheet = textured ? this.atlases.sheet(a) : null;
-      drawOne(base, Math.min(per, this.n - base), sheet ? 0 : 2, sheet);
+    const per = m.atlas.per_atlas;
+    const ranges = asPoints ? this.culled() : null;
+    if (ranges) {
+      gl.bindVertexArray(this.pointVao);
+      for (const [a, start, count] of ranges) {
+        const sheet = this.atlases.sheet(a);
+        setMode(sheet ? 0 : 2, sheet);
+        gl.drawElements(gl.POINTS, count, gl.UNSIGNED_INT, start * 4);
+      }
+    } else if (asPoints) {
+      for (let a = 0; a * per < this.n; a++) {
+        const sheet = textured ? this.atlases.sheet(a) : null;
+        setMode(sheet ? 0 : 2, sheet);
+        drawItems(a * per, Math.min(per, this.n - a * per));
+      }
+    } else {
+      // Zoomed in this far only a few items are on screen: draw just those.
+      const [x0, y0, x1, y1] = cam.bounds();
+      const r = this.pointRadius() * 1.3;
+      for (const i of this.grid ? this.grid.visible(x0 - r, y0 - r, x1 + r, y1 + r, 5000) || [] : []) {
+        const sheet = this.atlases.sheet(this.atlases.atlasOf(i));
+        setMode(sheet ? 0 : 2, sheet);
+        drawItems(i, 1);
+      }
     }
     if (textured && this.visible && this.visible.length <= PREVIEW_LIMIT) {
       for (const i of this.visible) {
         const th = this.atlases.thumb(i);
-        if (th) drawOne(i, 1, 1, th);
+        if (th) { setMode(1, th); drawItems(i, 1); }
       }
     }
     const hv = this.hover;
     if (hv >= 0 && hv < this.n) {
       const th = textured ? this.atlases.thumb(hv) : null;
       const sheet = textured && !th ? this.atlases.sheet(this.atlases.atlasOf(hv)) : null;
-      if (th) drawOne(hv, 1, 1, th);
-      else drawOne(hv, 1, sheet ? 0 : 2, sheet);
+      setMode(th ? 1 : sheet ? 0 : 2, th || sheet);
+      drawItems(hv, 1);
     }
+    gl.bindVertexArray(null);
     this.stats.frames++;
     this.stats.lastDrawMs = performance.now() - t0;
   }
@@ -261,12 +352,17 @@ export class PointMap {
     return { painted, total: w * hgt, colours: colours.size };
   }
 
+  /** Wait until the GPU has finished everything drawn so far. */
+  finish() {
+    const one = new Uint8Array(4);
+    this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, one);
+  }
+
   /** Draw and wait for the GPU to finish: the real cost of one frame. */
   timedDraw() {
     const t0 = performance.now();
     this.draw();
-    const one = new Uint8Array(4);
-    this.gl.readPixels(0, 0, 1, 1, this.gl.RGBA, this.gl.UNSIGNED_BYTE, one);
+    this.finish();
     return performance.now() - t0;
   }
 }

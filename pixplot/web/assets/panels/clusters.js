@@ -2,7 +2,7 @@
 // Clicking one flies to it and selects it.
 
 import { clear, h } from '../dom.js';
-import { thumbElement } from '../thumbs.js';
+import { cellSprite } from '../thumbs.js';
 
 const MAX_ROWS = 2000;
 
@@ -26,7 +26,7 @@ export function mountClusters(el, app) {
       const mosaic = h('div', { className: 'mosaic' });
       const picks = [cl.representative, ...Array.from(cl.members.slice(0, 4))]
         .filter((v, k, arr) => v >= 0 && arr.indexOf(v) === k).slice(0, 4);
-      for (const i of picks) mosaic.append(thumbElement(app, i, 40));
+      for (const i of picks) mosaic.append(cellSprite(app, i, 24));
       const status = h('span', { className: 'status' });
       const row = h('li', { className: 'cluster', tabIndex: -1, dataset: { cluster: String(c) },
         onclick: () => app.openCluster(c) },

@@ -14,7 +14,7 @@ export function mountSelection(el, app) {
     spellcheck: false, attrs: { list: 'label-names' } });
   const datalist = h('datalist', { id: 'label-names' });
   const size = h('input', { type: 'range', min: 48, max: 192, value: 96, title: 'Thumbnail size',
-    oninput: () => grid.style.setProperty('--tile', `${size.value}px`) });
+    oninput: () => { grid.style.setProperty('--tile', `${size.value}px`); render(); } });
   const grid = h('div', { className: 'tiles' });
   const more = h('div', { className: 'muted' });
   input.addEventListener('keydown', (e) => {
@@ -53,7 +53,7 @@ export function mountSelection(el, app) {
       const label = store.labelOfIndex(i);
       const tile = h('button', { type: 'button', className: 'tile', title: store.ids[i],
         onclick: (e) => { e.preventDefault(); store.select([i], 'toggle', 'panel'); } },
-      thumbElement(app, i, 192),
+      thumbElement(app, i, Number(size.value) - 4),
       h('span', { className: 'caption' }, label ?? ''));
       tiles.set(i, tile);
       grid.append(tile);
