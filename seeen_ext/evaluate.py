@@ -29,6 +29,7 @@ from seeen_ext.index import ExactIndex
 
 SILHOUETTE_SAMPLE = 4000
 OUTLIER_MADS = 3.5
+MAD_FLOOR = 0.01
 
 
 # ---------------------------------------------------------------------------- ground truth
@@ -111,14 +112,15 @@ def truth_from_folders(bundle: Bundle) -> Truth:
     return Truth(labels, "source folder names")
 
 
-def annotation_labels(bundle_root: str | Path) -> dict[str, str]:
-    """Labels annotators gave in a bundle's store (excluded items keep theirs), without creating one."""
+def annotation_labels(bundle_root: str | Path, item_ids: list[str]) -> dict[str, str]:
+    """Labels annotators gave to these items in a bundle's store (excluded items keep theirs),
+    without creating a store where there is none."""
     from seeen_ext.store import AnnotationStore, store_path
 
     path = store_path(bundle_root)
     if not path.is_file():
         return {}
-    store = AnnotationStore(path, [])
+    store = AnnotationStore(path, item_ids)
     try:
         return dict(store.state()["labels"])
     finally:
@@ -129,10 +131,9 @@ def truth_from_annotations(bundle: Bundle, source: str | Path | None = None) -> 
     """The labels annotators gave, in this bundle or in another build of the same images (item ids
     are stable across rebuilds, so labels carry over to a new embedder's bundle)."""
     root = Path(source) if source else bundle.root
-    got = annotation_labels(root)
-    labels = {k: v for k, v in got.items() if k in bundle.index}
+    labels = annotation_labels(root, bundle.ids)
     if not labels:
-        why = "has no labels yet" if not got else "labels none of this bundle's items (another collection?)"
+        why = "labels none of this bundle's items (none yet, or another collection)"
         raise UserError(f"--truth-annotations {root}: its annotations.sqlite {why}; label clusters with "
                         "`pixplot serve` first")
     return Truth(labels, f"annotations in {root}")
@@ -140,7 +141,7 @@ def truth_from_annotations(bundle: Bundle, source: str | Path | None = None) -> 
 
 def auto_truth(bundle: Bundle) -> Truth | None:
     """Without a flag: the bundle's own annotations, else a ``category`` metadata column, else none."""
-    labels = {k: v for k, v in annotation_labels(bundle.root).items() if k in bundle.index}
+    labels = annotation_labels(bundle.root, bundle.ids)
     if labels:
         return Truth(labels, "annotations (auto)")
     if "category" in (bundle.manifest.get("metadata_fields") or []):
@@ -234,14 +235,16 @@ def silhouette(E: np.ndarray, pred: np.ndarray, sample: int = SILHOUETTE_SAMPLE,
 
 def cohesion_and_outliers(E: np.ndarray, members: np.ndarray, mads: float = OUTLIER_MADS) -> tuple[float, np.ndarray]:
     """Mean cosine similarity of members to their mean (as in the bundle), and the members much
-    farther from it than the rest: similarity below median - ``mads`` robust deviations."""
+    farther from it than the rest: similarity below median - ``mads`` robust deviations (MAD x 1.4826,
+    at least :data:`MAD_FLOOR`)."""
     X = E[members]
     mean = X.mean(axis=0)
     norm = np.linalg.norm(mean)
     sims = X @ (mean / norm) if norm > 0 else np.zeros(len(X), np.float32)
     med = float(np.median(sims))
-    mad = float(np.median(np.abs(sims - med))) * 1.4826
-    out = members[sims < med - mads * mad] if mad > 0 else members[:0]
+    # Robust spread, floored so that float noise in a tight cluster never makes outliers.
+    mad = max(float(np.median(np.abs(sims - med))) * 1.4826, MAD_FLOOR)
+    out = members[sims < med - mads * mad]
     return float(sims.mean()), out
 
 

@@ -68,7 +68,7 @@ def _label_source(bundle: Any, label_column: str | None) -> tuple[dict[str, str]
     state: dict[str, Any] = {"labels": {}, "excluded": []}
     path = store_path(bundle.root)
     if path.is_file():
-        store = AnnotationStore(path, [])
+        store = AnnotationStore(path, bundle.ids)
         try:
             state = store.state()
         finally:
