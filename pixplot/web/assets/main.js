@@ -10,6 +10,7 @@ import { mountClusters } from './panels/clusters.js';
 import { mountDetail } from './panels/detail.js';
 import { buildHelp } from './panels/help.js';
 import { mountLabels } from './panels/labels.js';
+import { mountLegend } from './panels/legend.js';
 import { mountSelection } from './panels/selection.js';
 
 const help = buildHelp();
@@ -130,6 +131,7 @@ async function main() {
   mountSelection($('#pane-selection'), app);
   mountLabels($('#pane-labels'), app);
   mountDetail($('#detail'), app);
+  mountLegend($('#legend'), app);
   attachPointer(ui.canvas, $('#lasso-path'), app);
   attachKeys(app);
   $('#loading').hidden = true;

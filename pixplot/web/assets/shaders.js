@@ -82,7 +82,8 @@ void main() {
   if (uMode == 2) c = vec4(vColor.rgb, 1.0);
   else if (uMode == 1) c = texture(uTex, l);
   else c = texture(uTex, (vCellRect.xy + mix(vec2(0.5), vCellRect.zw - 0.5, l)) / uSheet);
-  if (uMode != 2 && vColor.a > 0.0 && d < uFrame * uDpr) c = vec4(vColor.rgb, 1.0);
+  float frame = clamp(0.1 * min(side.x, side.y), uFrame * uDpr, 6.0 * uDpr);
+  if (uMode != 2 && vColor.a > 0.0 && uFrame > 0.0 && d < frame) c = vec4(vColor.rgb, 1.0);
   if ((vFlags & 2u) != 0u) {
     c.rgb = mix(c.rgb * 0.55, vec3(0.9, 0.1, 0.1), 0.35);
     if (uMode != 2 && (abs(l.x - l.y) < 0.05 || abs(l.x + l.y - 1.0) < 0.05)) c.rgb = vec3(0.95, 0.15, 0.15);

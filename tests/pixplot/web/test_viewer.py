@@ -12,6 +12,8 @@ import pytest
 from viewer_helpers import lattice, open_viewer
 from werkzeug.serving import make_server
 
+from pixplot.bundle_read import open_bundle
+
 pytestmark = pytest.mark.browser
 
 
@@ -176,7 +178,7 @@ def test_label_with_markup_is_shown_as_text(page, static_url, lattice_bundle):
     assert dialogs == []
 
 
-def test_export_file_holds_what_was_done(page, static_url, lattice_bundle):
+def test_export_file_holds_what_was_done(page, static_url, lattice_bundle, fresh_bundle):
     open_viewer(page, static_url)
     ids = ids_of(lattice_bundle)
     exclude_then_label(page, ids)
@@ -189,6 +191,16 @@ def test_export_file_holds_what_was_done(page, static_url, lattice_bundle):
     assert all(len(e["id"]) == 36 for e in doc["events"])
     assert doc["labels"] == {i: "cat" for i in ids[2:6]}
     assert sorted(doc["excluded"]) == sorted(ids[:2])
+    # `pixplot annotations import` merges it into a served bundle of the same items.
+    from seeen_ext.export import import_file
+    from seeen_ext.store import open_store
+
+    store = open_store(open_bundle(fresh_bundle))
+    import_file(store, dl.value.path())
+    state = store.state()
+    store.close()
+    assert state["labels"] == doc["labels"]
+    assert sorted(state["excluded"]) == sorted(doc["excluded"])
 
 
 def test_next_cluster_key_selects_an_unlabelled_cluster_and_label_marks_it_done(page, static_url, lattice_bundle):
