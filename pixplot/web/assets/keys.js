@@ -69,6 +69,7 @@ export function attachKeys(app) {
     const t = e.target;
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
     if (e.altKey) return;
+    if (t && t.tagName === 'BUTTON' && (e.key === 'Enter' || e.key === ' ')) return; // the button's own action
     const fn = table.get(keyName(e));
     if (!fn) return;
     e.preventDefault();

@@ -216,3 +216,14 @@ def test_next_cluster_key_selects_an_unlabelled_cluster_and_label_marks_it_done(
     page.keyboard.press("n")
     second = page.evaluate("pixplot.selection()")
     assert len(second) == 9 and not set(second) & set(first)
+
+
+def test_switching_layout_moves_items_and_the_lasso_follows(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    page.keyboard.press("g")  # umap -> grid: item i goes to column i % 6, row i // 6 from the top
+    page.wait_for_function("pixplot.app.layoutName === 'grid' && !pixplot.app.map.layoutAnim")
+    result = page.evaluate("pixplot.box(-1.1, 0.8, 1.1, 1.1)")
+    assert result["count"] == 6
+    assert set(page.evaluate("pixplot.selection()")) == set(ids[:6])
+    assert page.evaluate("pixplot.painted().painted") > 36 * 20
