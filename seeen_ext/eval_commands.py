@@ -220,8 +220,8 @@ def run_recognize(args: argparse.Namespace) -> int:
     labels = len(set(g.labels.tolist()))
     print(f"Gallery: {len(g)} items, {labels} labels from {g.source}; embedder {g.embedder}"
           + (f", detector {g.detector}" if g.detector else ""), file=sys.stderr)
-    print(f"Index: {rec.index.kind}" + (f" (recall@{rec.k} vs exact {rec.recall:.3f})" if rec.recall is not None
-                                        else ""), file=sys.stderr)
+    tuned = f" (nprobe {getattr(rec.index, 'nprobe', '')}, recall@10 vs exact {rec.recall:.3f})" if rec.recall else ""
+    print(f"Index: {rec.index.kind}{tuned}", file=sys.stderr)
     if rec.calibration is not None:
         print(f"Threshold: {rec.calibration.describe()}")
     else:

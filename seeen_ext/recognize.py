@@ -30,7 +30,7 @@ import numpy as np
 from pixplot.errors import UserError
 from pixplot.imageio import BadImage, open_image
 from pixplot.plugins import create
-from seeen_ext.index import ExactIndex, Index, make_index, normalise, recall_at_k
+from seeen_ext.index import ApproxIndex, ExactIndex, Index, make_index, normalise, tune_nprobe
 
 UNKNOWN = "unknown"
 DEFAULT_MARGIN = 0.2
@@ -333,10 +333,10 @@ class Recogniser:
         if self.k < 1:
             raise UserError(f"--k {self.k}: give at least 1")
         self.index = make_index(self.gallery.embeddings, self.index_kind)
-        if self.index.kind != "exact":  # measured, never assumed
+        if isinstance(self.index, ApproxIndex):  # measured, never assumed; more cells if too low
             rng = np.random.default_rng(0)
             q = self.gallery.embeddings[rng.choice(len(self.gallery), min(200, len(self.gallery)), replace=False)]
-            self.recall = recall_at_k(self.index, ExactIndex(self.gallery.embeddings), q, self.k)
+            self.recall = tune_nprobe(self.index, ExactIndex(self.gallery.embeddings), q, max(self.k, 10))
 
     # -------------------------------------------------------------- plugins
     def plugins(self) -> tuple[Any, Any]:

@@ -22,7 +22,7 @@ from pixplot.errors import UserError
 from pixplot.pipeline import BuildOptions, build
 from seeen_ext import recognize as rc
 from seeen_ext.export import to_gallery
-from seeen_ext.index import ApproxIndex, ExactIndex, make_index, recall_at_k
+from seeen_ext.index import ApproxIndex, ExactIndex, make_index, recall_at_k, tune_nprobe
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
 
@@ -137,6 +137,30 @@ def test_approximate_index_takes_over_when_large_and_keeps_recall_high():
     assert r >= 0.95
     approx.nprobe = 1  # scanning one cell of ~560 is much worse: the recall is measured, not assumed
     assert recall_at_k(approx, exact, Q, 10) < r
+
+
+def test_unstructured_vectors_get_more_cells_scanned_until_recall_is_met():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(5000, 32)).astype(np.float32)  # no clusters: the worst case for IVF
+    approx = ApproxIndex(X, nprobe=1)
+    exact = ExactIndex(X)
+    Q = X[:100]
+    assert recall_at_k(approx, exact, Q, 10) < 0.9
+    assert tune_nprobe(approx, exact, Q, 10, target=0.95) >= 0.95
+    assert approx.nprobe > 1
+
+
+def test_approximate_index_recognises_like_the_exact_one(digits, tmp_path, capsys):
+    bundle, held = digits
+    outs = {}
+    for kind in ("exact", "approx"):
+        outs[kind] = tmp_path / f"{kind}.csv"
+        assert main(["recognize", str(held), "--gallery", str(bundle), "--out", str(outs[kind]),
+                     "--index", kind]) == 0
+    assert "faiss-ivf" in capsys.readouterr().err
+    same = [a["nearest_label"] == b["nearest_label"] for a, b in zip(_read(outs["exact"]), _read(outs["approx"]),
+                                                                      strict=True)]
+    assert np.mean(same) >= 0.95
 
 
 # ---------------------------------------------------------------------------- recognition
