@@ -2,6 +2,7 @@
 // survives reloads (localStorage) and retries with backoff until the server takes them.
 
 const BATCH = 200;
+const MAX_ITEMS = 50000; // per request, to stay far below the server's body limit
 
 export function tokenFromHash() {
   const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
@@ -28,8 +29,9 @@ export async function fetchServerState(token) {
 }
 
 export class SendQueue {
-  constructor({ token, storageKey, onStatus }) {
+  constructor({ token, storageKey, onStatus, maxItems = MAX_ITEMS }) {
     this.token = token;
+    this.maxItems = maxItems;
     this.key = storageKey;
     this.onStatus = onStatus;
     this.delay = 500;
@@ -80,12 +82,35 @@ export class SendQueue {
     this.onStatus(this.status());
   }
 
+  /** The next events to send: at most BATCH events and MAX_ITEMS item ids. An event over the limit
+   * is split into parts with ids derived from its own, so a resend is still recognised. */
+  nextBatch() {
+    const first = this.queue[0];
+    const max = this.maxItems;
+    if (first.items && first.items.length > max) {
+      const parts = [];
+      for (let k = 0; k * max < first.items.length; k++) {
+        parts.push({ ...first, id: `${first.id}:${k}`, items: first.items.slice(k * max, (k + 1) * max) });
+      }
+      this.queue.splice(0, 1, ...parts);
+      this.persist();
+    }
+    let items = 0;
+    let end = 0;
+    while (end < this.queue.length && end < BATCH) {
+      items += (this.queue[end].items || []).length;
+      if (end > 0 && items > max) break;
+      end++;
+    }
+    return this.queue.slice(0, end);
+  }
+
   async flush() {
     if (this.sending) return;
     if (!this.queue.length) { this.report(); return; }
     this.sending = true;
     this.report();
-    const batch = this.queue.slice(0, BATCH);
+    const batch = this.nextBatch();
     let retry = false;
     try {
       const res = await fetch('api/events', { method: 'POST', headers: headers(this.token, true),

@@ -227,3 +227,21 @@ def test_switching_layout_moves_items_and_the_lasso_follows(page, static_url, la
     assert result["count"] == 6
     assert set(page.evaluate("pixplot.selection()")) == set(ids[:6])
     assert page.evaluate("pixplot.painted().painted") > 36 * 20
+
+
+def test_send_queue_splits_an_oversized_event_and_the_server_stores_every_part(page, server_url, fresh_bundle):
+    open_viewer(page, server_url + "#token=s3cret")
+    ids = ids_of(fresh_bundle)
+    page.evaluate("""async (ids) => {
+        const { SendQueue } = await import('./assets/api.js');
+        const q = new SendQueue({ token: 's3cret', storageKey: 'split-test', onStatus: () => {}, maxItems: 5 });
+        q.push([{ id: 'big-event', type: 'label', items: ids, label: 'many' }]);
+        for (let t = 0; t < 100 && q.queue.length; t++) await new Promise((r) => setTimeout(r, 50));
+    }""", ids[:12])
+    import urllib.request
+
+    with urllib.request.urlopen(server_url + "api/events") as res:
+        stored = json.load(res)["events"]
+    assert sorted(e["id"] for e in stored) == ["big-event:0", "big-event:1", "big-event:2"]
+    with urllib.request.urlopen(server_url + "api/state") as res:
+        assert json.load(res)["labels"] == {i: "many" for i in ids[:12]}
