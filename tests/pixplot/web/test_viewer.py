@@ -245,3 +245,32 @@ def test_send_queue_splits_an_oversized_event_and_the_server_stores_every_part(p
     assert sorted(e["id"] for e in stored) == ["big-event:0", "big-event:1", "big-event:2"]
     with urllib.request.urlopen(server_url + "api/state") as res:
         assert json.load(res)["labels"] == {i: "many" for i in ids[:12]}
+
+
+def test_events_made_while_the_server_is_down_reach_it_after_a_restart(page, fresh_bundle):
+    from seeen_ext.server import create_app
+
+    srv = make_server("127.0.0.1", 0, create_app(fresh_bundle), threaded=True)
+    port = srv.server_port
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/"
+    open_viewer(page, url)
+    srv.shutdown()
+    srv.server_close()
+    ids = ids_of(fresh_bundle)
+    page.evaluate("(ids) => pixplot.select(ids)", ids[:3])
+    page.keyboard.press("x")
+    page.wait_for_function("pixplot.saveStatus().state === 'offline'")
+    page.goto("about:blank")  # the tab is gone; the queue is in localStorage
+    srv = make_server("127.0.0.1", port, create_app(fresh_bundle), threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        open_viewer(page, url)
+        page.evaluate("pixplot.flushed()")
+        assert page.evaluate("pixplot.saveStatus().state") == "saved"
+        import urllib.request
+
+        with urllib.request.urlopen(url + "api/state") as res:
+            assert sorted(json.load(res)["excluded"]) == sorted(ids[:3])
+    finally:
+        srv.shutdown()
