@@ -261,6 +261,8 @@ def main() -> None:
         else:
             raise SystemExit(f"--data {name}: choose digits or faces")
         build_s = time.perf_counter() - t
+        with (work / f"{name}-truth.csv").open("w", encoding="utf-8") as f:  # for `pixplot evaluate --truth`
+            f.write("item_id,label\n" + "".join(f"{i},{lab}\n" for i, lab in truth.items()))
         r = run(name, bundle, truth)
         r["build_seconds"] = round(build_s, 1)
         print(json.dumps(r), flush=True)

@@ -24,6 +24,8 @@ import numpy as np
 APPROX_THRESHOLD = 200_000
 #: Rows of the gallery multiplied at once by the exact index (bounds its memory).
 _CHUNK = 65_536
+#: Queries scored at once (with _CHUNK, at most 256 MiB of scores).
+_QUERY_BLOCK = 1024
 
 
 @dataclass
@@ -85,6 +87,9 @@ class ExactIndex:
 
     def search(self, queries: np.ndarray, k: int) -> Hits:
         Q = normalise(queries)
+        if len(Q) > _QUERY_BLOCK:  # bounds the (queries x chunk) score matrix
+            parts = [self.search(Q[s:s + _QUERY_BLOCK], k) for s in range(0, len(Q), _QUERY_BLOCK)]
+            return Hits(np.vstack([p.indices for p in parts]), np.vstack([p.scores for p in parts]))
         n = len(self.vectors)
         if n <= _CHUNK:
             idx, val = _topk(Q @ self.vectors.T, k)
