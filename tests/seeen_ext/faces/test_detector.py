@@ -109,3 +109,14 @@ def test_importing_the_face_plugins_loads_no_model():
             "heavy = [m for m in ('tensorflow', 'mtcnn', 'dlib', 'keras') if m in sys.modules]; "
             "print(heavy); assert not heavy")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
+
+
+def test_a_batch_gives_each_image_its_own_faces(detector):
+    comps = S.make_composites(2, faces_per_image=3, seed=1)
+    blank = S.background((640, 480), np.random.default_rng(0))
+    batch = detector.detect([blank, comps[0].image, blank, comps[1].image])
+    assert [len(f) for f in batch] == [0, 3, 0, 3]
+    for c, got in zip(comps, (batch[1], batch[3]), strict=True):
+        (alone,) = detector.detect([c.image])
+        flat = lambda dets: [v for d in dets for v in d.box]  # noqa: E731
+        assert flat(got) == pytest.approx(flat(alone), abs=1.0)
