@@ -35,15 +35,20 @@ export class App {
   async load() {
     const t0 = performance.now();
     const m = await loadManifest();
+    this.timings.manifest = performance.now() - t0;
     this.manifest = m;
     this.n = m.counts.items;
     this.layoutName = m.default_layout || m.layouts[0].name;
     this.clusteringName = m.default_clustering || (m.clusterings[0] && m.clusterings[0].name) || null;
-    this.map = new PointMap(this.ui.canvas, { manifest: m, thumbUrl: (i) => this.thumbUrl(i) });
-    const [xy, labels] = await Promise.all([
+    // Fetch while WebGL starts and compiles.
+    const binary = Promise.all([
       loadLayout(m, this.layoutName),
       this.clusteringName ? loadClusterLabels(m, this.clusteringName) : null,
     ]);
+    this.map = new PointMap(this.ui.canvas, { manifest: m, thumbUrl: (i) => this.thumbUrl(i) });
+    this.timings.gl = performance.now() - t0;
+    const [xy, labels] = await binary;
+    this.timings.layout = performance.now() - t0;
     this.positions = xy;
     this.clusterOf = labels || new Int32Array(this.n).fill(-1);
     this.map.setPositions(xy);
@@ -54,16 +59,22 @@ export class App {
     // Since this module started, and since the page's navigation began.
     this.timings.firstPaint = performance.now() - t0;
     this.timings.firstPaintSinceNavigation = performance.now();
+    // items.json and the clusters' JSON are parsed in a worker, after the first paint.
+    this.items = new ItemsSource(m);
+    const clusterSummary = this.clusteringName ? this.items.clusters(m, this.clusteringName) : null;
+    if (clusterSummary) clusterSummary.catch(() => {});
     this.grid = new SpatialGrid(xy);
     this.map.setGrid(this.grid);
     this.timings.grid = performance.now() - t0;
 
-    this.items = new ItemsSource(m);
     this.columns = await this.items.columns;
+    Object.assign(this.timings, this.columns.timings);
     this.map.setCells(this.columns.cells);
     this.timings.items = performance.now() - t0;
     this.store = new Store(this.columns.ids);
-    await this.loadClusters();
+    this.timings.store = performance.now() - t0;
+    await this.loadClusters(clusterSummary);
+    this.timings.clusters = performance.now() - t0;
     this.saver = await startSaving(this.store, m, (s) => this.setStatus(s));
     this.store.on('selection', () => this.scheduleSync({ flags: true }));
     this.store.on('annotations', () => this.scheduleSync({ flags: true, stats: true, colors: this.store.view.colorBy === 'label' }));
@@ -81,11 +92,11 @@ export class App {
 
   // ---- clusters ---------------------------------------------------------------------------------
 
-  async loadClusters() {
+  async loadClusters(pending = null) {
     let summary = { clusters: [], noise: 0 };
     if (this.clusteringName) {
       try {
-        summary = await this.items.clusters(this.manifest, this.clusteringName);
+        summary = await (pending || this.items.clusters(this.manifest, this.clusteringName));
       } catch (err) {
         console.warn('pixplot: cluster file unreadable, using the .i32 labels alone', err);
       }
@@ -105,9 +116,9 @@ export class App {
     for (let c = 0; c < k; c++) {
       const s = byId.get(c) || {};
       const mem = members.subarray(start[c + 1], start[c + 2]);
-      const rep = s.representative !== undefined ? this.store.index.get(s.representative) : undefined;
+      const rep = s.representative ?? -1;
       this.clusters.push({ id: c, size: mem.length, cohesion: s.cohesion ?? null, members: mem,
-        representative: rep !== undefined ? rep : mem.length ? mem[0] : -1, unlabelled: mem.length, mainLabel: null });
+        representative: rep >= 0 ? rep : mem.length ? mem[0] : -1, unlabelled: mem.length, mainLabel: null });
     }
     this.emit('clusters');
   }

@@ -1,6 +1,8 @@
 // Parses items.json off the main thread and hands back compact columns; keeps the records for detail views.
 
 let items = [];
+let itemsReady;
+const itemsLoaded = new Promise((resolve) => { itemsReady = resolve; });
 
 function columns(fields) {
   const n = items.length;
@@ -45,10 +47,16 @@ self.onmessage = async (e) => {
   try {
     let result;
     if (type === 'items') {
+      const t0 = performance.now();
       const res = await fetch(e.data.url);
       if (!res.ok) throw new Error(`${e.data.url}: HTTP ${res.status}`);
-      items = (await res.json()).items;
+      const text = await res.text();
+      const t1 = performance.now();
+      items = JSON.parse(text).items;
+      itemsReady();
+      const t2 = performance.now();
       result = columns(e.data.fields);
+      result.timings = { fetchMs: t1 - t0, parseMs: t2 - t1, columnsMs: performance.now() - t2 };
       self.postMessage({ seq, result }, [result.cells.buffer,
         ...Object.values(result.categories).map((c) => c.codes.buffer)]);
       return;
@@ -58,8 +66,12 @@ self.onmessage = async (e) => {
       const res = await fetch(e.data.url);
       if (!res.ok) throw new Error(`${e.data.url}: HTTP ${res.status}`);
       const c = await res.json();
+      // Representatives as item indices (found once items.json is in).
+      await itemsLoaded;
+      const want = new Map(c.clusters.map((x) => [x.representative, -1]));
+      for (let i = 0; i < items.length; i++) if (want.has(items[i].id)) want.set(items[i].id, i);
       result = {
-        clusters: c.clusters.map((x) => ({ id: x.id, size: x.size, representative: x.representative,
+        clusters: c.clusters.map((x) => ({ id: x.id, size: x.size, representative: want.get(x.representative) ?? -1,
           cohesion: x.cohesion ?? null })),
         noise: (c.noise || []).length,
       };

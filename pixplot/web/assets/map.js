@@ -59,7 +59,7 @@ export class PointMap {
     this.stats = { frames: 0, lastDrawMs: 0 };
 
     this.points = program(gl, POINT_VERT, POINT_FRAG);
-    this.quads = program(gl, QUAD_VERT, QUAD_FRAG);
+    this.quadProgram = null; // compiled when first needed (zoomed in past the largest point)
     this.maxPoint = gl.getParameter(gl.ALIASED_POINT_SIZE_RANGE)[1];
     this.maxViewport = gl.getParameter(gl.MAX_VIEWPORT_DIMS);
     this.buf = {};
@@ -273,7 +273,8 @@ export class PointMap {
     margin = Math.max(0, Math.min(margin, Math.floor((this.maxViewport[0] - W) / 2), Math.floor((this.maxViewport[1] - H) / 2)));
     gl.viewport(-margin, -margin, W + 2 * margin, H + 2 * margin);
     const half = [cam.width / 2 + margin / this.dpr, cam.height / 2 + margin / this.dpr];
-    const p = asPoints ? this.points : this.quads;
+    if (!asPoints && !this.quadProgram) this.quadProgram = program(gl, QUAD_VERT, QUAD_FRAG);
+    const p = asPoints ? this.points : this.quadProgram;
     this.uniforms(p, half, textured);
     gl.bindVertexArray(asPoints ? this.pointVao : this.quadVao);
     gl.activeTexture(gl.TEXTURE0);

@@ -8,8 +8,7 @@ export class Store {
   constructor(ids) {
     this.ids = ids;
     this.n = ids.length;
-    this.index = new Map();
-    ids.forEach((id, i) => this.index.set(id, i));
+    this.indexMap = null;
     this.labelOf = new Int32Array(this.n).fill(-1);
     this.labelNames = [];
     this.labelIds = new Map();
@@ -22,6 +21,16 @@ export class Store {
     this.redoStack = [];
     this.view = { colorBy: 'cluster', unlabelledOnly: false, cluster: null, detail: -1, tool: 'pan' };
     this.listeners = new Map();
+  }
+
+  /** id -> item index, built on first use (a million ids take a while, and a fresh static
+   * bundle never needs it). */
+  get index() {
+    if (!this.indexMap) {
+      this.indexMap = new Map();
+      this.ids.forEach((id, i) => this.indexMap.set(id, i));
+    }
+    return this.indexMap;
   }
 
   on(topic, fn) {

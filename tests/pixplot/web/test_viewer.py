@@ -274,3 +274,14 @@ def test_events_made_while_the_server_is_down_reach_it_after_a_restart(page, fre
             assert sorted(json.load(res)["excluded"]) == sorted(ids[:3])
     finally:
         srv.shutdown()
+
+
+def test_close_up_beyond_the_largest_point_still_paints_the_item(page, static_url):
+    open_viewer(page, static_url)
+    xy, _ = lattice()
+    # Zoom until one item is wider than the map: drawn as a quad, not a point.
+    page.evaluate("(p) => { const m = pixplot.app.map; pixplot.zoomTo(p[0], p[1], 1); "
+                  "m.camera.k = 2000 / (m.baseSize * m.sizeScale); }", xy[14].tolist())
+    assert page.evaluate("pixplot.app.map.pointPx() * devicePixelRatio > pixplot.app.map.maxPoint")
+    stats = page.evaluate("pixplot.painted()")
+    assert stats["painted"] > 0.9 * stats["total"]
