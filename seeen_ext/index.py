@@ -108,8 +108,9 @@ class ExactIndex:
 class ApproxIndex:
     """faiss IVF-Flat on inner product: k-means cells, each query scans the ``nprobe`` nearest cells.
 
-    ``nlist`` defaults to about 4·sqrt(n) cells, trained on a sample of at most 64 cells' worth of
-    vectors each; vectors are stored uncompressed, so within the scanned cells scores are exact."""
+    ``nlist`` defaults to about sqrt(n) cells (1,000 at 1M), trained on a sample of 40 vectors per
+    cell, which keeps training to seconds; vectors are stored uncompressed, so within the scanned
+    cells scores are exact. At 1M a query with ``nprobe`` 32 scans ~3 % of the gallery."""
 
     kind = "faiss-ivf"
 
@@ -122,11 +123,11 @@ class ApproxIndex:
         X = normalise(vectors)
         n, self.dim = X.shape
         self._n = n
-        self.nlist = int(nlist or max(1, min(n // 39, round(4 * np.sqrt(n)))))
+        self.nlist = int(nlist or max(1, min(n // 40, round(np.sqrt(n)))))
         self._quantiser = faiss.IndexFlatIP(self.dim)
         self._index = faiss.IndexIVFFlat(self._quantiser, self.dim, self.nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(seed)
-        sample = X if n <= 64 * self.nlist else X[np.sort(rng.choice(n, 64 * self.nlist, replace=False))]
+        sample = X if n <= 40 * self.nlist else X[np.sort(rng.choice(n, 40 * self.nlist, replace=False))]
         self._index.cp.seed = seed
         self._index.train(sample)
         self._index.add(X)
