@@ -35,7 +35,13 @@ def _mtcnn(key: str) -> Any:
     model = _MODELS.get(key)
     if model is None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter quiet
-        from mtcnn import MTCNN
+        try:
+            from mtcnn import MTCNN
+        except ImportError as exc:
+            from pixplot.errors import UserError
+
+            raise UserError(f"--detector faces needs mtcnn and tensorflow-cpu ({exc}); "
+                            "install them with `pip install 'seeen-pixplot[faces]'`") from exc
 
         model = _MODELS[key] = MTCNN()
     return model

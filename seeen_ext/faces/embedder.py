@@ -24,11 +24,22 @@ DIM = 128
 _MODELS: dict[str, tuple[Any, Any]] = {}
 
 
+def _import_dlib() -> tuple[Any, Any]:
+    try:
+        import dlib
+        import face_recognition_models as frm
+    except ImportError as exc:
+        from pixplot.errors import UserError
+
+        raise UserError(f"--embedder face needs dlib and face-recognition-models ({exc}); "
+                        "install them with `pip install 'seeen-pixplot[faces]'`") from exc
+    return dlib, frm
+
+
 def _dlib_models(key: str) -> tuple[Any, Any]:
     models = _MODELS.get(key)
     if models is None:
-        import dlib
-        import face_recognition_models as frm
+        dlib, frm = _import_dlib()
 
         predictor = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
         net = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
@@ -60,8 +71,7 @@ class DlibFaceEmbedder(Embedder):
         """One L2-normalised descriptor per item; the box is the whole image when absent."""
         if not batch:
             return np.zeros((0, DIM), np.float32)
-        import dlib
-
+        dlib, _ = _import_dlib()
         predictor, net = _dlib_models(f"{self.name}@{self.version}")
         images, shapes = [], []
         for item in batch:

@@ -120,3 +120,25 @@ def test_a_batch_gives_each_image_its_own_faces(detector):
         (alone,) = detector.detect([c.image])
         flat = lambda dets: [v for d in dets for v in d.box]  # noqa: E731
         assert flat(got) == pytest.approx(flat(alone), abs=1.0)
+
+
+def test_a_missing_face_package_is_a_user_error_naming_the_extra():
+    code = (
+        "import sys\n"
+        "sys.modules['mtcnn'] = sys.modules['dlib'] = None  # as if not installed\n"
+        "from PIL import Image\n"
+        "from pixplot.errors import UserError\n"
+        "from pixplot.plugins import ItemImage\n"
+        "from seeen_ext.faces.detector import MTCNNFaceDetector\n"
+        "from seeen_ext.faces.embedder import DlibFaceEmbedder\n"
+        "for call in (lambda: MTCNNFaceDetector().detect([Image.new('RGB', (64, 64))]),\n"
+        "             lambda: DlibFaceEmbedder().embed([ItemImage(Image.new('RGB', (64, 64)))])):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except UserError as exc:\n"
+        "        print(exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2, proc.stdout + proc.stderr
+    assert all("pip install 'seeen-pixplot[faces]'" in line for line in lines)
