@@ -173,7 +173,9 @@ export class App {
     this.selectCluster(c);
     const [x0, y0, x1, y1] = this.boxOf(mem);
     const r = this.map.baseSize * this.map.sizeScale;
-    this.map.camera.flyTo(this.map.camera.fitBox(x0 - r, y0 - r, x1 + r, y1 + r));
+    const target = this.map.camera.fitBox(x0 - r, y0 - r, x1 + r, y1 + r);
+    target.k = Math.min(target.k, 56 / r); // thumbnails about 56 px: the cluster's shape stays visible
+    this.map.camera.flyTo(target);
     this.map.requestRender();
   }
 

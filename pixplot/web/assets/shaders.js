@@ -82,7 +82,7 @@ void main() {
   if (uMode == 2) c = vec4(vColor.rgb, 1.0);
   else if (uMode == 1) c = texture(uTex, l);
   else c = texture(uTex, (vCellRect.xy + mix(vec2(0.5), vCellRect.zw - 0.5, l)) / uSheet);
-  float frame = clamp(0.1 * min(side.x, side.y), uFrame * uDpr, 6.0 * uDpr);
+  float frame = clamp(0.06 * min(side.x, side.y), uFrame * uDpr, 4.0 * uDpr);
   if (uMode != 2 && vColor.a > 0.0 && uFrame > 0.0 && d < frame) c = vec4(vColor.rgb, 1.0);
   if ((vFlags & 2u) != 0u) {
     c.rgb = mix(c.rgb * 0.55, vec3(0.9, 0.1, 0.1), 0.35);
