@@ -20,6 +20,9 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
         g.add_argument("--images", required=True,
                        help="a folder (searched recursively) or a glob such as 'photos/**/*.jpg'")
         g.add_argument("--metadata", help="PixPlot metadata CSV: filename, category, tags, description, ...")
+        g.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url",
+                       help="S3-compatible endpoint for s3:// --images/--metadata (default: AWS)")
+        g.add_argument("--profile", help="AWS profile for s3:// input (default: the standard AWS chain)")
     g.add_argument("--out_dir", "--out-dir", default="output" if not demo else "pixplot-demo/output",
                    help="where the bundle goes (default: %(default)s)")
     g.add_argument("--max_images", "--max-images", type=int, help="use at most this many images")
@@ -51,7 +54,15 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g.add_argument("--originals", choices=["link", "copy", "none"], default="link",
                    help="how the bundle keeps full images: symlinks, copies, or not at all")
     g = p.add_argument_group("execution")
-    g.add_argument("--executor", default="local", help="local (default)")
+    g.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: this machine's cores (default); ray: a Ray cluster (see docs/scale.md)")
+    g.add_argument("--ray-address", "--ray_address", dest="ray_address", default="auto",
+                   help="Ray cluster to join (default: auto, the running one; 'local' starts one here)")
+    g.add_argument("--num-gpus", "--num_gpus", dest="num_gpus", type=float, default=0.0,
+                   help="GPUs per embedding worker on the ray executor (default: 0)")
+    g.add_argument("--umap-fit-sample", "--umap_fit_sample", dest="umap_fit_sample", type=int, default=200_000,
+                   help="above this many items UMAP fits on a seeded sample and places the rest "
+                   "(default: %(default)s)")
     g.add_argument("--workers", type=int, help="processes for the per-item stages (default: all cores)")
     g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, help="items per embedding batch")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -76,6 +87,8 @@ def _build_options(args: argparse.Namespace, images: str, metadata: str | None) 
         metric=args.metric, cell_size=args.cell_size, thumb_size=args.thumb_size,
         crop_margin=args.crop_margin, originals=args.originals, use_cache=args.use_cache,
         executor=args.executor, workers=args.workers, batch_size=args.batch_size,
+        ray_address=args.ray_address, num_gpus=args.num_gpus, umap_fit_sample=args.umap_fit_sample,
+        endpoint_url=getattr(args, "endpoint_url", None), profile=getattr(args, "profile", None),
         plugin_options=plugin_options, progress=not args.quiet,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import os
 import random
 from dataclasses import dataclass
@@ -11,14 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from pixplot.errors import UserError
+from pixplot.sources import client as s3_client
+from pixplot.sources import is_s3, split_s3
+from pixplot.sources import mtime_ns as s3_mtime_ns
+from pixplot.sources import read as read_source
 
 _GLOB_CHARS = set("*?[")
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    path: Path  # absolute
+    path: Path | str  # absolute Path, or an s3:// URL
     rel: str  # relative to the images root, POSIX separators
+    size: int | None = None  # known from an S3 listing (a local file is stat'ed when needed)
+    mtime_ns: int | None = None
 
 
 def _root_of_glob(pattern: str) -> Path:
@@ -39,6 +46,8 @@ def find_images(images: str, max_images: int | None = None, shuffle: bool = Fals
     user sees every file that did not make it into the map. Order is sorted by path, so
     builds are deterministic; ``shuffle`` reorders with ``seed`` before ``max_images``.
     """
+    if is_s3(images):
+        return images, _pick(list_s3(images), max_images, shuffle, seed)
     p = Path(images).expanduser()
     if p.is_dir():
         root = p
@@ -64,13 +73,47 @@ def find_images(images: str, max_images: int | None = None, shuffle: bool = Fals
     )
     if not files:
         raise UserError(f"--images {images}: no files found")
+    return root, _pick(files, max_images, shuffle, seed)
+
+
+def _pick(files: list[SourceFile], max_images: int | None, shuffle: bool, seed: int) -> list[SourceFile]:
     if shuffle:
         random.Random(seed).shuffle(files)
     if max_images:
         files = files[:max_images]
     if shuffle:  # keep item order canonical: selection is random, order stays sorted
         files.sort(key=lambda f: f.rel)
-    return root, files
+    return files
+
+
+def list_s3(url: str) -> list[SourceFile]:
+    """Every object under an ``s3://bucket/prefix/`` (paginated), named relative to the prefix,
+    skipping hidden names and folder markers as a folder walk would."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = split_s3(url)
+    if not bucket:
+        raise UserError(f"--images {url}: name a bucket, as in s3://bucket/prefix/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    files = []
+    try:
+        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(prefix):]
+                if not rel or rel.endswith("/") or any(part.startswith(".") for part in rel.split("/")):
+                    continue
+                files.append(SourceFile(f"s3://{bucket}/{obj['Key']}", rel, int(obj["Size"]),
+                                        s3_mtime_ns(obj["LastModified"])))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        raise UserError(f"--images {url}: S3 said {code}; check the bucket name, --endpoint-url and "
+                        "credentials (--profile or AWS_* variables)") from exc
+    except BotoCoreError as exc:
+        raise UserError(f"--images {url}: cannot list ({exc}); check --endpoint-url and credentials") from exc
+    if not files:
+        raise UserError(f"--images {url}: no objects under this prefix")
+    return sorted(files, key=lambda f: f.rel)
 
 
 def read_metadata(path: str, rels: list[str]) -> tuple[dict[str, dict[str, Any]], list[str], int]:
@@ -80,21 +123,17 @@ def read_metadata(path: str, rels: list[str]) -> tuple[dict[str, dict[str, Any]]
     when that basename is unique. Returns (rel -> metadata, field names, unmatched row count).
     Images without a row are kept (upstream PixPlot dropped them).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"--metadata {path}: file not found")
+    text = _metadata_text(path)
     by_base: dict[str, list[str]] = {}
     for rel in rels:
         by_base.setdefault(rel.rsplit("/", 1)[-1], []).append(rel)
     relset = set(rels)
     try:
-        with p.open(newline="", encoding="utf-8-sig") as f:
+        with io.StringIO(text, newline="") as f:
             reader = csv.DictReader(f)
             if not reader.fieldnames or "filename" not in [h.strip().lower() for h in reader.fieldnames]:
                 raise UserError(f"--metadata {path}: needs a 'filename' column (PixPlot's format)")
             rows = list(reader)
-    except UnicodeDecodeError as exc:
-        raise UserError(f"--metadata {path}: not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         raise UserError(f"--metadata {path}: malformed CSV ({exc})") from exc
     fields: list[str] = []
@@ -127,3 +166,17 @@ def read_metadata(path: str, rels: list[str]) -> tuple[dict[str, dict[str, Any]]
                 fields.append(k)
         out[rel] = meta
     return out, fields, unmatched
+
+
+def _metadata_text(path: str) -> str:
+    """The CSV's text, from a file or an S3 object."""
+    if not is_s3(path) and not Path(path).is_file():
+        raise UserError(f"--metadata {path}: file not found")
+    try:
+        data = read_source(path).data
+    except OSError as exc:
+        raise UserError(f"--metadata {path}: cannot read ({exc})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"--metadata {path}: not UTF-8 text ({exc.reason})") from exc

@@ -66,9 +66,15 @@ class LocalExecutor:
             self._pool = None
 
 
-def make_executor(name: str = "local", workers: int | None = None, **kwargs: Any) -> LocalExecutor:
+def make_executor(name: str = "local", workers: int | None = None, **kwargs: Any) -> Any:
+    """``local`` (a process pool here) or ``ray`` (Ray Data on a cluster; ``kwargs`` are its
+    address, num_gpus and env, see pixplot.ray_executor)."""
     if name == "local":
         return LocalExecutor(workers)
+    if name == "ray":
+        from pixplot.ray_executor import RayExecutor
+
+        return RayExecutor(workers, **kwargs)
     from pixplot.errors import UserError
 
-    raise UserError(f"unknown --executor {name!r}; available: local")
+    raise UserError(f"unknown --executor {name!r}; available: local, ray")

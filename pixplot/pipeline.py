@@ -31,6 +31,9 @@ from pixplot.executor import make_executor
 from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
 from pixplot.plugins import create, get_class
 from pixplot.project import grid_layout, reduce_dims
+from pixplot.sample_fit import sample_fit_layout
+from pixplot.sources import is_s3, s3_settings, worker_env
+from pixplot.sources import read as read_source
 from pixplot.work import atlas_batch, crop_thumbs_batch, detect_batch, embed_batch, ingest_batch, item_id
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -66,6 +69,11 @@ class BuildOptions:
     executor: str = "local"
     workers: int | None = None
     batch_size: int | None = None
+    ray_address: str = "auto"
+    num_gpus: float = 0.0  # per embedding task, on the ray executor
+    endpoint_url: str | None = None  # S3 input: endpoint and profile
+    profile: str | None = None
+    umap_fit_sample: int = 200_000  # above this many items UMAP fits on a sample, places the rest
     plugin_options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
 
@@ -95,6 +103,12 @@ def _chunks(seq: list, size: int) -> list[list]:
 
 
 def build(opts: BuildOptions) -> BuildResult:
+    # S3 settings reach this process's readers and, through the environment, its workers.
+    with s3_settings(opts.endpoint_url, opts.profile):
+        return _build(opts)
+
+
+def _build(opts: BuildOptions) -> BuildResult:
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     out = Path(opts.out_dir)
@@ -142,7 +156,9 @@ def build(opts: BuildOptions) -> BuildResult:
         shutil.rmtree(cache_dir, ignore_errors=True)
         shutil.rmtree(thumbs, ignore_errors=True)
     cache = BuildCache(cache_dir)
-    executor = make_executor(opts.executor, opts.workers)
+    extra = {} if opts.executor == "local" else {"address": opts.ray_address, "num_gpus": opts.num_gpus,
+                                                  "env": worker_env()}
+    executor = make_executor(opts.executor, opts.workers, **extra)
     try:
         # ---------------------------------------------------------------- ingest
         t = time.perf_counter()
@@ -150,13 +166,17 @@ def build(opts: BuildOptions) -> BuildResult:
         todo = []
         whole_thumbs = detector is None
         for f in files:
-            try:
-                st = f.path.stat()
-            except OSError:
-                todo.append(f)
-                continue
+            if f.size is not None:  # listed from S3
+                size, mtime_ns = f.size, f.mtime_ns
+            else:
+                try:
+                    st = f.path.stat()
+                except OSError:
+                    todo.append(f)
+                    continue
+                size, mtime_ns = st.st_size, st.st_mtime_ns
             row = known.get(f.rel)
-            fresh = row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
+            fresh = row and row["size"] == size and row["mtime_ns"] == mtime_ns
             thumb_ok = (not whole_thumbs or row is None or row["error"]
                         or (row["thumb_size"] == opts.thumb_size
                             and (thumbs / f"{item_id(row['sha256'])}.jpg").exists()))
@@ -282,6 +302,14 @@ def build(opts: BuildOptions) -> BuildResult:
         t = time.perf_counter()
         order_key = hashlib.sha256(("\n".join(ids) + embedder.id).encode()).hexdigest()[:16]
         layouts: dict[str, np.ndarray] = {}
+        large = len(ids) > opts.umap_fit_sample
+        extra_manifest: dict[str, Any] = {}
+        if large and opts.cluster_on is None and opts.cluster is None and cluster_on != "umap":
+            cluster_on, cluster_name = "umap", "hdbscan"
+            clusterer = create("clusterer", "hdbscan", min_cluster_size=opts.min_cluster_size,
+                               min_samples=opts.min_samples)
+            extra_manifest.setdefault("notes", []).append(
+                f"{len(ids)} items: clustered with hdbscan on the 2-D UMAP layout (choose with --cluster-on)")
         need_umap = "umap" in layouts_wanted or "grid" in layouts_wanted or cluster_on == "umap"
         projectors = []
         if need_umap:
@@ -290,12 +318,22 @@ def build(opts: BuildOptions) -> BuildResult:
         if "tsne" in layouts_wanted:
             projectors.append(create("projector", "tsne", metric=opts.metric, seed=opts.seed))
         for proj in projectors:
-            key = hashlib.sha256((order_key + proj.id).encode()).hexdigest()[:16]
+            sample_fit = large and proj.name == "umap"
+            sample_key = f"sample{opts.umap_fit_sample}" if sample_fit else ""
+            key = hashlib.sha256((order_key + proj.id + sample_key).encode()).hexdigest()[:16]
             P = cache.layout(key)
             if P is None:
                 if opts.progress:
                     print(f"Projecting {len(ids)} items with {proj.name}...", file=sys.stderr, flush=True)
-                P = proj.project(E)
+                if sample_fit:
+                    P, fit = sample_fit_layout(proj, E, opts.umap_fit_sample, executor, cache_dir,
+                                               progress=opts.progress)
+                    extra_manifest["layout_fit"] = fit.to_json()
+                    extra_manifest.setdefault("notes", []).append(
+                        f"UMAP fitted on a seeded sample of {fit.sample} of {fit.items} items, the rest placed "
+                        f"with transform in {fit.chunks} batches (peak memory {fit.peak_rss_mib:.0f} MiB)")
+                else:
+                    P = proj.project(E)
                 cache.put_layout(key, P)
             layouts[proj.name] = P
         if "grid" in layouts_wanted:
@@ -308,6 +346,8 @@ def build(opts: BuildOptions) -> BuildResult:
             X = layouts["umap"]
         else:  # compact descriptors (faces: 128-d) as they are; wide ones through PCA first
             X = E if E.shape[1] <= 128 else reduce_dims(E, 50, opts.seed)
+        for note in extra_manifest.get("notes", []):
+            print(f"pixplot: note: {note}", file=sys.stderr, flush=True)
         labels = clusterer.cluster(X)
         labels, dropped = relabel_by_size(labels, opts.max_clusters)
         clusters = describe_clusters(labels, E, ids)
@@ -337,7 +377,7 @@ def build(opts: BuildOptions) -> BuildResult:
         _write_originals(items, paths, known, good, data, opts.originals)
         result = _write_bundle(opts, out, items, E, layouts, labels, clusters, cluster_name, cluster_on,
                                clusterer, embedder, detector, skipped, meta_fields, atlas_files, cols,
-                               per_atlas, len(good), unmatched, no_detections)
+                               per_atlas, len(good), unmatched, no_detections, extra_manifest)
         timings["bundle"] = time.perf_counter() - t
     finally:
         executor.close()
@@ -374,7 +414,7 @@ def _item(iid: str, rel: str, row: dict, det: dict | None, meta: dict) -> dict[s
 
 def _write_originals(items, paths, known, good, data: Path, mode: str) -> None:
     """Link (relative symlink) or copy each source image into data/originals/, converting
-    formats browsers cannot show to JPEG."""
+    formats browsers cannot show to JPEG. S3 objects are always copied (nothing to link to)."""
     if mode == "none":
         return
     odir = data / "originals"
@@ -388,12 +428,14 @@ def _write_originals(items, paths, known, good, data: Path, mode: str) -> None:
         by_sha[row["sha256"]] = f"originals/{name}"
         if target.exists() or target.is_symlink():
             continue
+        remote = is_s3(f.path)
         if ext is None:
             from pixplot.imageio import encode_jpeg, open_image
 
-            atomic_write_bytes(target, encode_jpeg(open_image(str(f.path), max_side=4096), quality=90))
-        elif mode == "copy":
-            atomic_write_bytes(target, f.path.read_bytes())
+            src = read_source(f.path).data if remote else str(f.path)
+            atomic_write_bytes(target, encode_jpeg(open_image(src, max_side=4096), quality=90))
+        elif mode == "copy" or remote:
+            atomic_write_bytes(target, read_source(str(f.path)).data)
         else:
             tmp = odir / f".{name}.tmp"
             if tmp.is_symlink() or tmp.exists():
@@ -414,7 +456,7 @@ def _copy_viewer(out: Path) -> None:
 
 def _write_bundle(opts, out, items, E, layouts, labels, clusters, cluster_name, cluster_on, clusterer,
                   embedder, detector, skipped, meta_fields, atlas_files, cols, per_atlas, n_images,
-                  unmatched, no_detections) -> dict[str, Any]:
+                  unmatched, no_detections, extra_manifest=None) -> dict[str, Any]:
     data = out / "data"
     ids = [it["id"] for it in items]
     # The manifest goes last: until then no reader mistakes a half-updated bundle for a whole one.
@@ -465,5 +507,6 @@ def _write_bundle(opts, out, items, E, layouts, labels, clusters, cluster_name, 
         "thumbs": {"dir": "thumbs", "size": opts.thumb_size},
         "metadata_fields": meta_fields,
     }
+    manifest.update(extra_manifest or {})  # sample-fit layout report, notes
     atomic_write_json(data / "manifest.json", manifest, indent=1)
     return manifest

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,15 @@ from PIL import Image
 from pixplot.fsutil import atomic_write_bytes
 from pixplot.imageio import BadImage, encode_jpeg, full_size, load_item_image, open_image
 from pixplot.plugins import Detection, Detector, Embedder, ItemImage
+from pixplot.sources import image_source, read
+
+
+def _source(path: str) -> str | bytes:
+    """A local path as it is, or an S3 object's bytes; a failed read is a bad image."""
+    try:
+        return image_source(path)
+    except OSError as exc:
+        raise BadImage(f"unreadable ({exc.strerror or exc})") from exc
 
 
 def item_id(sha256: str, box: list[float] | tuple[float, ...] | None = None) -> str:
@@ -39,10 +47,8 @@ def ingest_batch(files: list[tuple[str, str]], thumbs_dir: str | None, thumb_siz
         row: dict[str, Any] = {"rel": rel, "size": None, "mtime_ns": None, "sha256": None, "width": None,
                                "height": None, "format": None, "error": None, "thumb_size": None}
         try:
-            st = os.stat(path)
-            row["size"], row["mtime_ns"] = st.st_size, st.st_mtime_ns
-            with open(path, "rb") as f:
-                data = f.read()
+            blob = read(path)  # a local path or an s3:// URL
+            row["size"], row["mtime_ns"], data = blob.size, blob.mtime_ns, blob.data
             row["sha256"] = hashlib.sha256(data).hexdigest()
             im = open_image(data, max_side=thumb_size)
             w, h = full_size(data)
@@ -68,11 +74,12 @@ def detect_batch(detector: Detector, files: list[tuple[str, str]]) -> list[tuple
     out: list[tuple[str, list[dict]]] = []
     for path, sha in files:
         try:
-            im = open_image(path, max_side=detector.max_side)
+            src = _source(path)
+            im = open_image(src, max_side=detector.max_side)
         except BadImage:
             out.append((sha, []))
             continue
-        w, _ = full_size(path)
+        w, _ = full_size(src)
         images.append(im)
         shas.append(sha)
         scales.append(w / im.size[0])
@@ -101,7 +108,7 @@ def crop_thumbs_batch(specs: list[tuple[str, str, list[float]]], thumbs_dir: str
             out.append((iid, None))
             continue
         try:
-            crop, _, _ = load_item_image(path, tuple(box), margin, max_side=thumb_size)
+            crop, _, _ = load_item_image(_source(path), tuple(box), margin, max_side=thumb_size)
             atomic_write_bytes(target, encode_jpeg(crop))
             out.append((iid, None))
         except BadImage as exc:
@@ -115,7 +122,7 @@ def embed_batch(embedder: Embedder, specs: list[tuple[str, str, list | None, lis
     ids, batch = [], []
     for iid, path, box, landmarks in specs:
         try:
-            im, s, (left, top) = load_item_image(path, None if box is None else tuple(box), margin,
+            im, s, (left, top) = load_item_image(_source(path), None if box is None else tuple(box), margin,
                                                  max_side=embedder.input_size)
         except BadImage:
             continue
