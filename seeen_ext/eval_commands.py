@@ -156,27 +156,37 @@ def _compare(args: argparse.Namespace) -> int:
         raise UserError("--embedders: name at least one embedder, e.g. classic,inception_v3")
     work = Path(args.work_dir)
     results = []
+    failed: dict[str, str] = {}
     for name in names:
         out = work / name
         print(f"== {name}: building {out}", file=sys.stderr, flush=True)
         t = time.perf_counter()
-        build(BuildOptions(images=args.images, out_dir=str(out), metadata=args.metadata, embedder=name,
-                           detector=args.detector, layouts=args.layouts, cluster=args.cluster,
-                           cluster_on=args.cluster_on, min_cluster_size=args.min_cluster_size,
-                           max_images=args.max_images, seed=args.seed, progress=not args.quiet))
+        try:
+            build(BuildOptions(images=args.images, out_dir=str(out), metadata=args.metadata, embedder=name,
+                               detector=args.detector, layouts=args.layouts, cluster=args.cluster,
+                               cluster_on=args.cluster_on, min_cluster_size=args.min_cluster_size,
+                               max_images=args.max_images, seed=args.seed, progress=not args.quiet))
+        except UserError as exc:  # one embedder that cannot run (no weights...) does not sink the others
+            failed[name] = str(exc)
+            print(f"== {name}: skipped: {exc}", file=sys.stderr, flush=True)
+            continue
         secs = time.perf_counter() - t
         result = _evaluate_one(args, out)
         results.append((name, result, secs))
+    if not results:
+        raise UserError("--embedders: none of them could build; " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
     rows = comparison_rows(results)
     from pixplot.fsutil import atomic_write_json
 
     truth = results[0][1].get("truth")
     atomic_write_json(work / "comparison.json", {
         "images": args.images, "truth": truth["source"] if truth else None,
-        "columns": [c for c, _ in COLUMNS], "rows": rows,
+        "columns": [c for c, _ in COLUMNS], "rows": rows, "failed": failed,
     }, indent=1)
     print(f"Ground truth: {truth['source'] if truth else 'none (label-free scores only)'}")
     print(format_table(rows))
+    for name, why in failed.items():
+        print(f"{name}: not built ({why})")
     print(f"Wrote {work / 'comparison.json'} and one evaluation report per embedder under {work}/")
     return 0
 
