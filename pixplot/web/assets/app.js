@@ -1,7 +1,8 @@
 // The app: loads the bundle, owns the map, the store and the clusters, and offers the actions
 // that keys, mouse and panels call. Panels never touch WebGL; the map never reads the store.
 
-import { categoryColor, colorsFromCodes, cssColor } from './colors.js';
+import { ClusterSet } from './clusterset.js';
+import { colorsFromCodes, cssColor } from './colors.js';
 import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
 import { h } from './dom.js';
 import { SpatialGrid } from './grid.js';
@@ -101,58 +102,23 @@ export class App {
         console.warn('pixplot: cluster file unreadable, using the .i32 labels alone', err);
       }
     }
-    const n = this.n, lab = this.clusterOf;
-    let k = 0;
-    for (let i = 0; i < n; i++) if (lab[i] + 1 > k) k = lab[i] + 1;
-    const start = new Int32Array(k + 2);
-    for (let i = 0; i < n; i++) start[lab[i] + 2]++;
-    for (let c = 0; c < k + 1; c++) start[c + 1] += start[c];
-    const fill = start.slice();
-    const members = new Int32Array(n);
-    for (let i = 0; i < n; i++) members[fill[lab[i] + 1]++] = i;
-    const byId = new Map(summary.clusters.map((c) => [c.id, c]));
-    this.noise = members.subarray(start[0], start[1]);
-    this.clusters = [];
-    for (let c = 0; c < k; c++) {
-      const s = byId.get(c) || {};
-      const mem = members.subarray(start[c + 1], start[c + 2]);
-      const rep = s.representative ?? -1;
-      this.clusters.push({ id: c, size: mem.length, cohesion: s.cohesion ?? null, members: mem,
-        representative: rep >= 0 ? rep : mem.length ? mem[0] : -1, unlabelled: mem.length, mainLabel: null });
-    }
+    this.clusterSet = new ClusterSet(this.clusterOf, summary);
+    this.clusters = this.clusterSet.list;
+    this.noise = this.clusterSet.noise;
     this.emit('clusters');
   }
 
   clusterStats() {
-    const { labelOf, excluded } = this.store;
-    for (const cl of this.clusters) {
-      let todo = 0;
-      const counts = new Map();
-      for (const i of cl.members) {
-        if (excluded[i]) continue;
-        if (labelOf[i] < 0) todo++;
-        else counts.set(labelOf[i], (counts.get(labelOf[i]) || 0) + 1);
-      }
-      cl.unlabelled = todo;
-      let best = -1, bestN = 0;
-      for (const [l, c] of counts) if (c > bestN) { best = l; bestN = c; }
-      cl.mainLabel = best >= 0 ? this.store.labelNames[best] : null;
-    }
+    this.clusterSet.updateStats(this.store);
     this.emit('clusterStats');
   }
 
   clusterOrder() {
-    const sort = (this.store && this.store.view.clusterSort) || 'size';
-    const ids = this.clusters.map((c) => c.id);
-    const coh = (c) => (this.clusters[c].cohesion ?? 0);
-    if (sort === 'cohesion') ids.sort((a, b) => coh(b) - coh(a));
-    else if (sort === 'loose') ids.sort((a, b) => coh(a) - coh(b));
-    else if (sort === 'todo') ids.sort((a, b) => (this.clusters[b].unlabelled > 0) - (this.clusters[a].unlabelled > 0) || a - b);
-    return ids;
+    return this.clusterSet ? this.clusterSet.order((this.store && this.store.view.clusterSort) || 'size') : [];
   }
 
   membersOf(c) {
-    return c < 0 ? this.noise : this.clusters[c] ? this.clusters[c].members : [];
+    return this.clusterSet ? this.clusterSet.members(c) : [];
   }
 
   boxOf(indices) {
@@ -491,5 +457,4 @@ export class App {
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   }
 
-  categoryColor(k) { return categoryColor(k); }
 }
