@@ -23,7 +23,7 @@ export async function loadLayout(manifest, name) {
   const buf = await (await fetchOk(DATA + lay.file, `layout ${name}`)).arrayBuffer();
   const xy = new Float32Array(buf);
   if (xy.length !== 2 * manifest.counts.items) {
-    throw new Error(`data/${lay.file}: holds ${xy.length / 2} points, the manifest says ${manifest.counts.items}`);
+    throw new Error(`data/${lay.file}: holds ${xy.length / 2} points, the manifest says ${manifest.counts.items}; rebuild the bundle`);
   }
   return xy;
 }
@@ -35,7 +35,7 @@ export async function loadClusterLabels(manifest, name) {
   const buf = await (await fetchOk(DATA + c.labels, `clustering ${name}`)).arrayBuffer();
   const lab = new Int32Array(buf);
   if (lab.length !== manifest.counts.items) {
-    throw new Error(`data/${c.labels}: holds ${lab.length} labels, the manifest says ${manifest.counts.items}`);
+    throw new Error(`data/${c.labels}: holds ${lab.length} labels, the manifest says ${manifest.counts.items}; rebuild the bundle`);
   }
   return lab;
 }

@@ -285,3 +285,37 @@ def test_close_up_beyond_the_largest_point_still_paints_the_item(page, static_ur
     assert page.evaluate("pixplot.app.map.pointPx() * devicePixelRatio > pixplot.app.map.maxPoint")
     stats = page.evaluate("pixplot.painted()")
     assert stats["painted"] > 0.9 * stats["total"]
+
+
+def test_labels_panel_merges_by_rename_and_deletes(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    page.evaluate("(ids) => { pixplot.select(ids.slice(0, 2)); pixplot.label('cat'); "
+                  "pixplot.select(ids.slice(2, 4)); pixplot.label('kitten'); }", ids)
+    page.keyboard.press("3")
+    row = page.locator("#pane-labels .label-row", has_text="kitten")
+    row.get_by_role("button", name="Rename").click()
+    page.locator("#pane-labels input.rename").fill("cat")
+    page.locator("#pane-labels input.rename").press("Enter")
+    assert page.evaluate("pixplot.state().labels") == {i: "cat" for i in ids[:4]}
+    assert page.locator("#pane-labels .label-row").count() == 1
+    page.keyboard.press("Control+z")  # the merge is undone: kitten is back on its two items
+    assert page.evaluate("pixplot.state().labels") == {**{i: "cat" for i in ids[:2]}, **{i: "kitten" for i in ids[2:4]}}
+    page.locator("#pane-labels .label-row", has_text="cat").get_by_role("button", name="Delete").click()
+    assert page.evaluate("pixplot.state().labels") == {i: "kitten" for i in ids[2:4]}
+
+
+def test_a_damaged_layout_file_is_reported_in_one_line_naming_the_file(page, fresh_bundle):
+    from viewer_helpers import serve_static
+
+    layout = fresh_bundle / "data" / "layouts" / "umap.f32"
+    layout.write_bytes(layout.read_bytes()[:-8])  # one point short
+    url, srv = serve_static(fresh_bundle)
+    try:
+        page.goto(url)
+        page.wait_for_selector("#error:not([hidden])")
+        text = page.text_content("#error")
+    finally:
+        srv.shutdown()
+    assert "data/layouts/umap.f32" in text and "rebuild the bundle" in text
+    assert "\n" not in text.strip()
