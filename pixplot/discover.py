@@ -86,7 +86,7 @@ def _pick(files: list[SourceFile], max_images: int | None, shuffle: bool, seed: 
     return files
 
 
-def list_s3(url: str) -> list[SourceFile]:
+def list_s3(url: str, page_size: int | None = None) -> list[SourceFile]:
     """Every object under an ``s3://bucket/prefix/`` (paginated), named relative to the prefix,
     skipping hidden names and folder markers as a folder walk would."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -98,7 +98,9 @@ def list_s3(url: str) -> list[SourceFile]:
         prefix += "/"
     files = []
     try:
-        for page in s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        pages = s3_client().get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size} if page_size else {})
+        for page in pages:
             for obj in page.get("Contents", []):
                 rel = obj["Key"][len(prefix):]
                 if not rel or rel.endswith("/") or any(part.startswith(".") for part in rel.split("/")):
