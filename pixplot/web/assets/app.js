@@ -448,13 +448,24 @@ export class App {
     return { format: 'pixplot-annotations', version: 1, events: this.saver ? this.saver.events : [], labels, excluded };
   }
 
+  /** Served: the server's export (the whole log, every session). Static, or while changes wait to
+   * be sent: this browser's document. */
   exportAnnotations() {
+    const s = this.saver;
+    const download = (href, revoke) => {
+      const a = h('a', { href, download: 'annotations.json' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      if (revoke) setTimeout(() => URL.revokeObjectURL(href), 10000);
+    };
+    if (s && s.mode === 'server' && !s.queue.queue.length) {
+      download('api/export?format=json', false);
+      return;
+    }
+    if (s && s.mode === 'server') this.toast('Some changes are not on the server yet: exporting this browser\'s copy.');
     const blob = new Blob([JSON.stringify(this.exportDocument(), null, 1)], { type: 'application/json' });
-    const a = h('a', { href: URL.createObjectURL(blob), download: 'annotations.json' });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    download(URL.createObjectURL(blob), true);
   }
 
 }

@@ -127,6 +127,12 @@ def test_server_mode_sends_events_and_restores_state_after_reload(page, server_u
     with urllib.request.urlopen(server_url + "api/state") as res:
         server_state = json.load(res)
     assert server_state["labels"] == {i: "cat" for i in ids[2:6]}
+    # Export comes from the server: the whole log, including the session before the reload.
+    with page.expect_download() as dl:
+        page.click("#export")
+    doc = json.loads(Path(dl.value.path()).read_text())
+    assert doc["labels"] == {i: "cat" for i in ids[2:6]}
+    assert [e["type"] for e in doc["events"]] == ["exclude", "label"]
 
 
 def test_server_mode_keeps_events_until_the_token_is_given(page, server_url, fresh_bundle):
