@@ -8,7 +8,8 @@ cores, so frame times are far above what a GPU gives). Per size:
 - ready: items.json parsed (in a worker), store, clusters and saved state loaded;
 - frame: median time of draw + GPU finish while panning, zoomed out (all items) and zoomed in
   (atlas thumbnails);
-- lasso: median time of the polygon query (a 64-vertex circle over the centre of the map).
+- lasso: median time of the polygon query (a 64-vertex circle over the centre of the map), and
+  of the query plus the selection update in the store.
 Usage: python benchmarks/bench_viewer.py [--sizes 10000,100000,1000000] [--cache DIR]
 """
 
@@ -72,7 +73,9 @@ def measure(page, url: str, n: int) -> dict:
     lassos = page.evaluate(
         """() => { const poly = []; for (let i = 0; i < 64; i++) { const a = i / 64 * 2 * Math.PI;
                      poly.push([0.6 * Math.cos(a), 0.6 * Math.sin(a)]); }
-                   const r = []; for (let k = 0; k < 7; k++) r.push(pixplot.lasso(poly)); return r; }""")
+                   const r = []; for (let k = 0; k < 7; k++) {
+                     const q = pixplot.lasso(poly); r.push({ ...q, total: pixplot.app.lastLasso.totalMs }); }
+                   return r; }""")
     heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize : null")
     return {
         "items": n,
@@ -82,6 +85,7 @@ def measure(page, url: str, n: int) -> dict:
         "frame_ms_zoomed_out_median": round(statistics.median(out_frames), 1),
         "frame_ms_zoomed_in_median": round(statistics.median(in_frames), 1),
         "lasso_ms_median": round(statistics.median(r["ms"] for r in lassos), 2),
+        "lasso_with_store_update_ms_median": round(statistics.median(r["total"] for r in lassos), 2),
         "lasso_selected": lassos[0]["count"],
         "js_heap_mb": round(heap / 2**20, 1) if heap else None,
     }
