@@ -222,11 +222,11 @@ def run_recognize(args: argparse.Namespace) -> int:
 
     g = rc.load_gallery(args.gallery, args.label_column, args.endpoint_url, args.profile)
     rc.check_requested(g, args.embedder, args.detector)
-    rec = rc.make_recogniser(g, args.threshold, args.k, args.index)
     if args.detector:
-        rec.assume_detector(args.detector)
-    rec.plugins()  # a mismatch fails before any image is read
+        rc.assume_detector(g, args.detector)
+    rc.gallery_plugins(g)  # a mismatch fails before the index, the calibration or any image
     sources = rc.query_files(args.images)
+    rec = rc.make_recogniser(g, args.threshold, args.k, args.index)
     labels = len(set(g.labels.tolist()))
     print(f"Gallery: {len(g)} items, {labels} labels from {g.source}; embedder {g.embedder}"
           + (f", detector {g.detector}" if g.detector else ""), file=sys.stderr)

@@ -213,7 +213,10 @@ def split_id(plugin_id: str) -> tuple[str, dict[str, Any]]:
 def plugin_from_id(kind: str, plugin_id: str, where: str) -> Any:
     """Re-create the plugin that made the gallery; its id must come out the same."""
     name, params = split_id(plugin_id)
-    plugin = create(kind, name, **params)
+    try:
+        plugin = create(kind, name, **params)
+    except UserError as exc:
+        raise UserError(f"{where}: built with {kind} {name!r}, which cannot run here ({exc})") from exc
     if plugin.id != plugin_id:
         raise UserError(f"{where}: built with {kind} {plugin_id}, but the installed {name!r} gives {plugin.id}; "
                         "install the version that built it or rebuild the gallery")
@@ -231,6 +234,24 @@ def check_requested(g: Gallery, embedder: str | None, detector: str | None) -> N
         if want != have:
             raise UserError(f"--detector {detector}: the gallery {g.source} was built with detector "
                             f"{have or 'none'!r}; drop --detector, or rebuild the gallery with --detector {detector}")
+
+
+def assume_detector(g: Gallery, detector: str) -> None:
+    """For a gallery file that does not record its detector: the caller says which it was."""
+    if not g.detector_known:
+        g.detector = None if detector == "none" else create("detector", detector).id
+        g.detector_known = True
+
+
+def gallery_plugins(g: Gallery) -> tuple[Any, Any]:
+    """(detector or None, embedder) as recorded with the gallery; constructing them loads no model,
+    so a mismatch is found before any work."""
+    if not g.detector_known:
+        raise UserError(f"--gallery {g.source}: the file does not record which detector made it; pass "
+                        "--detector none (whole images) or the detector it was built with")
+    embedder = plugin_from_id("embedder", g.embedder, f"--gallery {g.source}")
+    detector = plugin_from_id("detector", g.detector, f"--gallery {g.source}") if g.detector else None
+    return detector, embedder
 
 
 # ---------------------------------------------------------------------------- threshold calibration
@@ -341,21 +362,9 @@ class Recogniser:
     # -------------------------------------------------------------- plugins
     def plugins(self) -> tuple[Any, Any]:
         """(detector or None, embedder), re-created from the gallery's ids once."""
-        g = self.gallery
         if self._embedder is None:
-            if not g.detector_known:
-                raise UserError(f"--gallery {g.source}: the file does not record which detector made it; pass "
-                                "--detector none (whole images) or the detector it was built with")
-            self._embedder = plugin_from_id("embedder", g.embedder, f"--gallery {g.source}")
-            if g.detector:
-                self._detector = plugin_from_id("detector", g.detector, f"--gallery {g.source}")
+            self._detector, self._embedder = gallery_plugins(self.gallery)
         return self._detector, self._embedder
-
-    def assume_detector(self, detector: str) -> None:
-        """For a gallery file that does not record its detector: the caller says which it was."""
-        if not self.gallery.detector_known:
-            self.gallery.detector = None if detector == "none" else create("detector", detector).id
-            self.gallery.detector_known = True
 
     # -------------------------------------------------------------- answers
     def match(self, vectors: np.ndarray, exclude: list[str | None] | None = None) -> list[Match]:

@@ -223,6 +223,18 @@ def test_a_gallery_from_another_embedder_version_is_refused(tmp_path):
         rec.recognise_sources([("x.png", _noise_png())])
 
 
+def test_a_gallery_whose_embedder_is_not_installed_is_refused_before_any_work(bundle, tmp_path, capsys):
+    b = open_bundle(bundle)  # conftest's bundle: embedder "test", which no package provides
+    store = open_store(b)
+    store.append([{"id": "l", "type": "label", "items": b.ids[:4], "label": "x"}])
+    store.close()
+    out = tmp_path / "r.csv"
+    assert main(["recognize", str(bundle), "--gallery", str(bundle), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "built with embedder 'test', which cannot run here" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_gallery_npz_needs_its_detector_named_and_then_recognises(digits, tmp_path, capsys):
     path, _ = _labelled_copy(digits, tmp_path / "b")
     b = open_bundle(path)
