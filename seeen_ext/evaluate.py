@@ -16,6 +16,7 @@ Similarities are cosine similarities of the L2-normalised embeddings.
 from __future__ import annotations
 
 import csv
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -319,4 +320,15 @@ def evaluate_bundle(bundle: Bundle, truth: Truth | None = None, clustering: str 
             rec["intruders"] = int(sum(len(c.get("intruders", [])) for c in clusters))
         rec["per_cluster"] = clusters
         result["clusterings"].append(rec)
-    return result
+    return _no_nan(result)
+
+
+def _no_nan(obj: Any) -> Any:
+    """NaN (a score with nothing to score) becomes None, so evaluation.json is strict JSON."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _no_nan(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_no_nan(v) for v in obj]
+    return obj

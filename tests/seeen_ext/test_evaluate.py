@@ -178,6 +178,17 @@ def test_without_truth_only_label_free_scores_are_reported(digits, capsys):
     assert "label-free" in capsys.readouterr().out
 
 
+def test_a_clustering_that_is_all_noise_scores_null_not_nan(make_bundle):
+    path = make_bundle()
+    b = open_bundle(path)
+    np.full(len(b.ids), -1, dtype="<i4").tofile(path / "data" / "clusters" / "hdbscan.i32")
+    truth = ev.Truth({i: "a" if k % 2 else "b" for k, i in enumerate(b.ids)}, "test")
+    rec = ev.evaluate_bundle(b, truth)["clusterings"][0]
+    assert rec["clusters"] == 0 and rec["fraction_clustered"] == 0.0
+    assert rec["purity"] is None and rec["nmi"] is None and rec["silhouette"] is None
+    json.dumps(rec, allow_nan=False)  # strict JSON
+
+
 def test_annotators_labels_can_be_the_ground_truth(digits, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(digits[0], copy, symlinks=True)
