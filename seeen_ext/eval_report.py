@@ -94,7 +94,7 @@ def purity_png(clusters: list[dict[str, Any]], title: str) -> bytes:
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.22 * len(shown) + 1)))
     y = np.arange(len(shown))
     ax.barh(y, [c["purity"] for c in shown], color=["#d95f02" if c["purity"] < 1 else "#1b9e77" for c in shown])
-    ax.set_yticks(y, [f"{c['id']} ({c.get('majority', '?')}, n={c['size']})" for c in shown], fontsize=7)
+    ax.set_yticks(y, [f"cluster {c['id']}: {c.get('majority', '?')} (n={c['size']})" for c in shown], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("purity (share of the cluster's labelled items with its majority label)")
