@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from pixplot.bundle_read import Bundle
+from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 MAX_HEATMAP = 60  # rows/columns drawn in the confusion heatmap (the largest)
@@ -115,6 +116,11 @@ SCORES = [("fraction_clustered", "clustered"), ("purity", "purity"), ("nmi", "NM
 
 def write_report(bundle: Bundle, result: dict[str, Any]) -> Path:
     """Write evaluation.json and the HTML report with its plots; returns the report's path."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise UserError("the evaluation report needs matplotlib: pip install 'seeen-pixplot[evaluate]', "
+                        "or pass --no-report for evaluation.json alone") from exc
     out = bundle.root / "evaluation"
     thumbs = {it["id"]: it.get("thumb") for it in bundle.items}
     parts = [

@@ -116,7 +116,13 @@ class ApproxIndex:
 
     def __init__(self, vectors: np.ndarray, nlist: int | None = None, nprobe: int = 32, threads: int | None = None,
                  seed: int = 0) -> None:
-        import faiss
+        try:
+            import faiss
+        except ImportError as exc:
+            from pixplot.errors import UserError
+
+            raise UserError("the approximate index needs faiss: pip install 'seeen-pixplot[evaluate]', "
+                            "or use --index exact") from exc
 
         if threads:
             faiss.omp_set_num_threads(threads)
