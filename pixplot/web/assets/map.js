@@ -5,7 +5,7 @@
 
 import { Atlases } from './atlas.js';
 import { Camera } from './camera.js';
-import { POINT_FRAG, POINT_VERT, QUAD_FRAG, QUAD_VERT } from './shaders.js';
+import { BLIT_FRAG, BLIT_VERT, POINT_FRAG, POINT_VERT, QUAD_FRAG, QUAD_VERT } from './shaders.js';
 
 const BG = [0.086, 0.094, 0.114];
 const TEXTURE_PX = 6; // below this on-screen size a point is drawn as a flat colour
@@ -56,7 +56,10 @@ export class PointMap {
     this.visible = null;
     this.frameListeners = [];
     this.atlases = new Atlases(gl, manifest, thumbUrl, () => this.requestRender());
-    this.stats = { frames: 0, lastDrawMs: 0 };
+    this.stats = { frames: 0, lastDrawMs: 0, cacheRenders: 0 };
+    this.version = 0;
+    this.cache = null;
+    this.cacheMin = 150000; // items above which the zoomed-out map is drawn once and reused
 
     this.points = program(gl, POINT_VERT, POINT_FRAG);
     this.quadProgram = null; // compiled when first needed (zoomed in past the largest point)
@@ -80,7 +83,15 @@ export class PointMap {
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     this.pointAttrs(0, 1);
+    // Blit: the cached picture as one textured rectangle.
+    this.blitVao = gl.createVertexArray();
+    gl.bindVertexArray(this.blitVao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, corners);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     gl.bindVertexArray(null);
+    const blit = program(gl, BLIT_VERT, BLIT_FRAG);
+    this.blit = { prog: blit.prog, rect: gl.getUniformLocation(blit.prog, 'uRect'), tex: gl.getUniformLocation(blit.prog, 'uTex') };
     const n = this.n;
     this.upload('from', new Float32Array(2 * n));
     this.upload('to', new Float32Array(2 * n));
@@ -94,6 +105,7 @@ export class PointMap {
 
   upload(name, data) {
     const gl = this.gl;
+    this.version++;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.buf[name]);
     gl.bufferData(gl.ARRAY_BUFFER, data, gl.DYNAMIC_DRAW);
   }
@@ -257,22 +269,38 @@ export class PointMap {
 
   draw() {
     const t0 = performance.now();
-    const gl = this.gl, cam = this.camera, m = this.manifest;
+    const gl = this.gl;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
     gl.clearColor(BG[0], BG[1], BG[2], 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
     if (!this.current) return;
+    const textured = this.pointPx() >= TEXTURE_PX;
+    if (!textured && !this.layoutAnim && this.n >= this.cacheMin) {
+      this.drawCached();
+      this.drawPass(this.canvas.width, this.canvas.height, false, true);
+    } else {
+      this.drawPass(this.canvas.width, this.canvas.height, true, true);
+    }
+    gl.bindVertexArray(null);
+    this.stats.frames++;
+    this.stats.lastDrawMs = performance.now() - t0;
+  }
+
+  /** Draw items into a target of W x H device pixels centred on the camera: every item (`items`)
+   * and/or what goes on top of them (`overlay`: close-up previews and the hovered item). */
+  drawPass(W, H, items, overlay) {
+    const gl = this.gl, cam = this.camera, m = this.manifest;
     const px = this.pointPx();
     const dev = px * this.dpr * 1.3;
     const asPoints = dev <= this.maxPoint;
     const textured = px >= TEXTURE_PX;
     // Points are clipped by their centre: widen the viewport by half a point so that items at
     // the edge stay drawn, and scale clip space to match.
-    const W = this.canvas.width, H = this.canvas.height;
     let margin = asPoints ? Math.ceil(dev / 2) + 1 : 0;
     margin = Math.max(0, Math.min(margin, Math.floor((this.maxViewport[0] - W) / 2), Math.floor((this.maxViewport[1] - H) / 2)));
     gl.viewport(-margin, -margin, W + 2 * margin, H + 2 * margin);
-    const half = [cam.width / 2 + margin / this.dpr, cam.height / 2 + margin / this.dpr];
+    const half = [(W / 2 + margin) / this.dpr, (H / 2 + margin) / this.dpr];
     if (!asPoints && !this.quadProgram) this.quadProgram = program(gl, QUAD_VERT, QUAD_FRAG);
     const p = asPoints ? this.points : this.quadProgram;
     this.uniforms(p, half, textured);
@@ -292,9 +320,10 @@ export class PointMap {
       gl.drawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, count);
     };
     const per = m.atlas.per_atlas;
-    const ranges = asPoints ? this.culled() : null;
-    if (ranges) {
-      gl.bindVertexArray(this.pointVao);
+    const ranges = items && asPoints ? this.culled() : null;
+    if (!items) {
+      // drawn already (the cached image)
+    } else if (ranges) {
       for (const [a, start, count] of ranges) {
         const sheet = this.atlases.sheet(a);
         setMode(sheet ? 0 : 2, sheet);
@@ -316,6 +345,7 @@ export class PointMap {
         drawItems(i, 1);
       }
     }
+    if (!overlay) return;
     if (textured && this.visible && this.visible.length <= PREVIEW_LIMIT) {
       for (const i of this.visible) {
         const th = this.atlases.thumb(i);
@@ -329,9 +359,71 @@ export class PointMap {
       setMode(th ? 1 : sheet ? 0 : 2, th || sheet);
       drawItems(hv, 1);
     }
-    gl.bindVertexArray(null);
-    this.stats.frames++;
-    this.stats.lastDrawMs = performance.now() - t0;
+  }
+
+  /** Zoomed out over many items, draw them once into a texture three views wide and move or scale
+   * that picture while panning and zooming; redraw it when the state changes, or when the view
+   * rests after leaving it or changing zoom. Hover is drawn on top each frame. */
+  drawCached() {
+    const gl = this.gl, cam = this.camera;
+    const W = this.canvas.width, H = this.canvas.height;
+    const c = this.cache;
+    const fresh = c && c.version === this.version && c.W === W && c.H === H && c.sizeScale === this.sizeScale;
+    const dx = fresh ? (cam.x - c.x) * cam.k * this.dpr : 0, dy = fresh ? (cam.y - c.y) * cam.k * this.dpr : 0;
+    const covers = fresh && c.k === cam.k && Math.abs(dx) <= c.mx && Math.abs(dy) <= c.my;
+    if (!fresh || this.cacheRestDue) {
+      this.renderCache(W, H);
+    } else if (!covers) {
+      clearTimeout(this.cacheTimer);
+      this.cacheTimer = setTimeout(() => { this.cacheRestDue = true; this.requestRender(); }, 200);
+    }
+    const cc = this.cache;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.viewport(0, 0, W, H);
+    gl.useProgram(this.blit.prog);
+    gl.bindVertexArray(this.blitVao);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, cc.tex);
+    const s = cam.k / cc.k;
+    gl.uniform4f(this.blit.rect, ((cc.x - cam.x) * cam.k * this.dpr) / (W / 2), ((cc.y - cam.y) * cam.k * this.dpr) / (H / 2),
+      (cc.FW / 2) * s / (W / 2), (cc.FH / 2) * s / (H / 2));
+    gl.uniform1i(this.blit.tex, 0);
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+  }
+
+  renderCache(W, H) {
+    const gl = this.gl, cam = this.camera;
+    const maxTex = Math.min(gl.getParameter(gl.MAX_TEXTURE_SIZE), this.maxViewport[0], this.maxViewport[1]);
+    const mx = Math.max(0, Math.min(W, Math.floor((maxTex - W) / 2))), my = Math.max(0, Math.min(H, Math.floor((maxTex - H) / 2)));
+    const FW = W + 2 * mx, FH = H + 2 * my;
+    let c = this.cache;
+    if (!c || c.FW !== FW || c.FH !== FH) {
+      if (c) { gl.deleteTexture(c.tex); gl.deleteFramebuffer(c.fbo); }
+      const tex = gl.createTexture();
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, FW, FH);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+      const fbo = gl.createFramebuffer();
+      gl.bindFramebuffer(gl.FRAMEBUFFER, fbo);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+      c = { tex, fbo, FW, FH };
+    }
+    // The picture's own texture must not be bound while drawing into it (a feedback loop).
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, null);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, c.fbo);
+    gl.viewport(0, 0, FW, FH);
+    gl.clearColor(BG[0], BG[1], BG[2], 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    this.drawPass(FW, FH, true, false);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    this.cache = Object.assign(c, { x: cam.x, y: cam.y, k: cam.k, W, H, mx, my, version: this.version,
+      sizeScale: this.sizeScale });
+    this.cacheRestDue = false;
+    this.stats.cacheRenders++;
   }
 
   /** Draw now and count the pixels that are not background (for tests and the benchmark). */

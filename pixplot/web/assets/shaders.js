@@ -101,3 +101,19 @@ ${FRAG_BODY.replace('LOCAL', `vec2 l = (gl_PointCoord - 0.5) / vAspect + 0.5;
 
 export const QUAD_FRAG = `#version 300 es
 ${FRAG_BODY.replace('LOCAL', 'vec2 l = vLocal;')}`;
+
+export const BLIT_VERT = `#version 300 es
+layout(location=0) in vec2 aCorner;
+uniform vec4 uRect;
+out vec2 vUv;
+void main() {
+  vUv = aCorner;
+  gl_Position = vec4(uRect.xy + (aCorner * 2.0 - 1.0) * uRect.zw, 0.0, 1.0);
+}`;
+
+export const BLIT_FRAG = `#version 300 es
+precision highp float;
+in vec2 vUv;
+uniform sampler2D uTex;
+out vec4 outColor;
+void main() { outColor = texture(uTex, vUv); }`;

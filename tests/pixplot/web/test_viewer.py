@@ -325,3 +325,24 @@ def test_a_damaged_layout_file_is_reported_in_one_line_naming_the_file(page, fre
         srv.shutdown()
     assert "data/layouts/umap.f32" in text and "rebuild the bundle" in text
     assert "\n" not in text.strip()
+
+
+def test_cached_zoomed_out_picture_matches_a_direct_draw_and_follows_a_pan(page, static_url):
+    open_viewer(page, static_url)
+    for _ in range(9):
+        page.keyboard.press("[")  # small thumbnails: drawn as flat colour, like a zoomed-out map
+    page.keyboard.press("-")
+    assert page.evaluate("pixplot.app.map.pointPx()") < 6
+    direct = page.evaluate("pixplot.app.map.cacheMin = Infinity, pixplot.painted()")
+    cached = page.evaluate("pixplot.app.map.cacheMin = 0, pixplot.painted()")
+    assert abs(cached["painted"] - direct["painted"]) <= 0.02 * direct["painted"]
+    renders = page.evaluate("pixplot.app.map.stats.cacheRenders")
+    assert renders >= 1
+    # A small pan moves the cached picture; it is not drawn again.
+    moved = page.evaluate("pixplot.pan(-40, 0), pixplot.app.map.paintedPixels()")
+    assert page.evaluate("pixplot.app.map.stats.cacheRenders") == renders
+    assert abs(moved["painted"] - direct["painted"]) <= 0.02 * direct["painted"]
+    # Selecting changes what is drawn: the picture is redrawn.
+    page.evaluate("pixplot.box(-1, -1, 1, 1)")
+    page.evaluate("pixplot.painted()")
+    assert page.evaluate("pixplot.app.map.stats.cacheRenders") > renders
