@@ -79,10 +79,12 @@ class MTCNNFaceDetector(Detector):
     options: ClassVar[dict[str, dict[str, Any]]] = {
         "min_face_size": {
             "type": int,
+            "metavar": "PIXELS",
             "help": "faces: drop faces whose box is smaller than this many pixels (default: 40)",
         },
         "min_face_score": {
             "type": float,
+            "metavar": "SCORE",
             "help": "faces: drop faces detected with a lower confidence, 0-1 (default: 0.9)",
         },
     }

@@ -26,8 +26,8 @@ class LogoDetector(Detector):
     version: ClassVar[str] = "1"
     max_side: ClassVar[int] = 1024
     options: ClassVar[dict[str, dict[str, Any]]] = {
-        "logo_template": {"help": "logo: a picture of the logo to find (PNG/JPEG)"},
-        "min_logo_score": {"type": float, "help": "logo: lowest match score, 0-1 (default: 0.8)"},
+        "logo_template": {"metavar": "FILE", "help": "logo: a picture of the logo to find (PNG/JPEG)"},
+        "min_logo_score": {"type": float, "metavar": "SCORE", "help": "logo: lowest match score, 0-1 (default: 0.8)"},
     }
 
     def __init__(self, logo_template: str | None = None, min_logo_score: float = 0.8,
