@@ -6,7 +6,7 @@ cores, so frame times are far above what a GPU gives). Per size:
 - first paint: from navigation start until the first frame's pixels are in the framebuffer
   (the map draws from manifest + binary layout + cluster labels, before items.json is parsed);
 - ready: items.json parsed (in a worker), store, clusters and saved state loaded;
-- frame: median time of draw + GPU finish while panning, zoomed out (above 150k items the map is
+- frame: median time of draw + GPU finish while panning, zoomed out (from 50k items the map is
   drawn once into a texture that panning moves, so a full redraw is reported too) and zoomed in
   (atlas thumbnails, only the items near the view);
 - lasso: median time of the polygon query (a 64-vertex circle over the centre of the map), and

@@ -59,7 +59,7 @@ export class PointMap {
     this.stats = { frames: 0, lastDrawMs: 0, cacheRenders: 0 };
     this.version = 0;
     this.cache = null;
-    this.cacheMin = 150000; // items above which the zoomed-out map is drawn once and reused
+    this.cacheMin = 50000; // items from which the zoomed-out map is drawn once and reused
 
     this.points = program(gl, POINT_VERT, POINT_FRAG);
     this.quadProgram = null; // compiled when first needed (zoomed in past the largest point)
