@@ -346,3 +346,9 @@ def test_cached_zoomed_out_picture_matches_a_direct_draw_and_follows_a_pan(page,
     page.evaluate("pixplot.box(-1, -1, 1, 1)")
     page.evaluate("pixplot.painted()")
     assert page.evaluate("pixplot.app.map.stats.cacheRenders") > renders
+
+
+def test_opening_index_html_from_disk_says_how_to_serve_it(page, lattice_bundle):
+    page.goto((lattice_bundle / "index.html").as_uri())
+    page.wait_for_selector("#error:not([hidden])")
+    assert "python -m http.server" in page.text_content("#error")
