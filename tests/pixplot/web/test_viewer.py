@@ -352,3 +352,28 @@ def test_opening_index_html_from_disk_says_how_to_serve_it(page, lattice_bundle)
     page.goto((lattice_bundle / "index.html").as_uri())
     page.wait_for_selector("#error:not([hidden])")
     assert "python -m http.server" in page.text_content("#error")
+
+
+def test_mouse_drawn_box_selects_the_items_inside_and_shift_adds(page, static_url, lattice_bundle):
+    open_viewer(page, static_url)
+    ids = ids_of(lattice_bundle)
+    page.keyboard.press("b")  # box tool
+
+    def corner(x, y):
+        return page.evaluate("(p) => pixplot.toClient(p[0], p[1])", [x, y])
+
+    def drag(a, b, shift=False):
+        if shift:
+            page.keyboard.down("Shift")
+        page.mouse.move(*a)
+        page.mouse.down()
+        page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+        page.mouse.move(*b)
+        page.mouse.up()
+        if shift:
+            page.keyboard.up("Shift")
+
+    drag(corner(-0.9, -0.9), corner(-0.3, -0.3))  # columns 0-1 of rows 0-1
+    assert set(page.evaluate("pixplot.selection()")) == {ids[0], ids[1], ids[6], ids[7]}
+    drag(corner(0.7, 0.7), corner(0.9, 0.9), shift=True)  # adds the top-right item
+    assert set(page.evaluate("pixplot.selection()")) == {ids[0], ids[1], ids[6], ids[7], ids[35]}
