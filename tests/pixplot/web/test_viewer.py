@@ -377,3 +377,14 @@ def test_mouse_drawn_box_selects_the_items_inside_and_shift_adds(page, static_ur
     assert set(page.evaluate("pixplot.selection()")) == {ids[0], ids[1], ids[6], ids[7]}
     drag(corner(0.7, 0.7), corner(0.9, 0.9), shift=True)  # adds the top-right item
     assert set(page.evaluate("pixplot.selection()")) == {ids[0], ids[1], ids[6], ids[7], ids[35]}
+
+
+def test_upload_is_offered_only_when_served_and_shows_the_servers_refusal(page, server_url, static_url):
+    open_viewer(page, static_url)
+    assert not page.get_by_role("button", name="Upload").is_visible()
+    open_viewer(page, server_url + "#token=s3cret")
+    page.get_by_role("button", name="Upload").click()
+    page.locator("dialog[open] input").fill("bucket-without-scheme")  # refused before any job starts
+    page.locator("dialog[open] form button").first.click()
+    page.wait_for_function("document.querySelector('dialog[open] p.muted').textContent.includes('s3://')")
+    assert "must look like s3://bucket/prefix" in page.text_content("dialog[open] p.muted")
