@@ -17,12 +17,15 @@ export async function startSaving(store, manifest, onStatus) {
     const pending = queue.pending();
     store.applyAll(pending, 'replay');
     events.push(...pending);
+    const mine = new Set(pending.map((e) => e.id));
     store.on('annotations', ({ events: evs, source }) => {
       if (!SAVED_SOURCES.has(source)) return;
+      for (const e of evs) mine.add(e.id);
       events.push(...evs);
       queue.push(evs);
     });
     queue.kick();
+    followOthers(store, queue, mine, state.version ?? 0);
     return { mode: 'server', token, queue, events };
   }
   let log = null;
@@ -47,4 +50,38 @@ export async function startSaving(store, manifest, onStatus) {
       (err) => { console.error(err); onStatus({ state: 'error', text: 'Could not save in this browser: export now' }); });
   });
   return saver;
+}
+
+const POLL_MS = 3000;
+const POLL_LIMIT = 2000;
+
+/** Other annotators' events (and server-side undo) arrive by polling `api/events?since=`; this
+ * tab's own unsent events are replayed on top, as the server will order them after. */
+function followOthers(store, queue, mine, since) {
+  let busy = false;
+  const poll = async () => {
+    if (busy || document.hidden) return;
+    busy = true;
+    try {
+      for (;;) {
+        const res = await fetch(`api/events?since=${since}&limit=${POLL_LIMIT}`, { cache: 'no-store' });
+        if (!res.ok) break;
+        const body = await res.json();
+        const evs = body.events || [];
+        for (const e of evs) since = Math.max(since, e.seq ?? since);
+        const others = evs.filter((e) => !mine.has(String(e.id).replace(/:\d+$/, '')));
+        if (others.length) {
+          store.applyAll(others, 'remote');
+          const unsent = queue.pending();
+          if (unsent.length) store.applyAll(unsent, 'replay');
+        }
+        if (evs.length < POLL_LIMIT) break;
+      }
+    } catch {
+      // offline: the send queue reports it
+    } finally {
+      busy = false;
+    }
+  };
+  setInterval(poll, POLL_MS);
 }

@@ -388,3 +388,27 @@ def test_upload_is_offered_only_when_served_and_shows_the_servers_refusal(page, 
     page.locator("dialog[open] form button").first.click()
     page.wait_for_function("document.querySelector('dialog[open] p.muted').textContent.includes('s3://')")
     assert "must look like s3://bucket/prefix" in page.text_content("dialog[open] p.muted")
+
+
+def test_a_second_annotator_sees_the_first_ones_labels_without_reloading(browser, server_url, fresh_bundle):
+    ids = ids_of(fresh_bundle)
+    pages = []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1000, "height": 700})
+        pg = ctx.new_page()
+        pg.errors = []
+        pg.on("pageerror", lambda e, pg=pg: pg.errors.append(str(e)))
+        open_viewer(pg, server_url + "#token=s3cret")
+        pages.append(pg)
+    first, second = pages
+    try:
+        first.evaluate("(ids) => { pixplot.select(ids); pixplot.label('shared'); }", ids[:3])
+        first.evaluate("pixplot.flushed()")
+        second.wait_for_function("Object.keys(pixplot.state().labels).length === 3", timeout=15000)
+        assert second.evaluate("pixplot.state().labels") == {i: "shared" for i in ids[:3]}
+        # The second annotator's own work goes on as usual, and the first sees it in turn.
+        second.evaluate("(ids) => { pixplot.select(ids); pixplot.exclude(); }", ids[3:4])
+        first.wait_for_function("pixplot.state().excluded.length === 1", timeout=15000)
+    finally:
+        for pg in pages:
+            pg.context.close()
