@@ -51,8 +51,9 @@ export function mountSelection(el, app) {
     tiles.clear();
     for (const i of shown.slice(0, MAX_TILES)) {
       const label = store.labelOfIndex(i);
-      const tile = h('button', { type: 'button', className: 'tile', title: store.ids[i],
-        onclick: (e) => { e.preventDefault(); store.select([i], 'toggle', 'panel'); } },
+      const tile = h('button', { type: 'button', className: 'tile', title: `${store.ids[i]} (double-click: details)`,
+        onclick: (e) => { e.preventDefault(); store.select([i], 'toggle', 'panel'); },
+        ondblclick: () => store.setView({ detail: i }) },
       thumbElement(app, i, Number(size.value) - 4),
       h('span', { className: 'caption' }, label ?? ''));
       tiles.set(i, tile);
