@@ -128,8 +128,13 @@ def format_table(rows: list[list[Any]]) -> str:
     lines = [head, "-" * len(head)]
     for row in rows:
         cells = [str(row[0]).ljust(COLUMNS[0][1])]
-        for v, (_, w) in zip(row[1:], COLUMNS[1:], strict=True):
-            cells.append(_f(v, w) if not isinstance(v, int) else str(v).rjust(w))
+        for v, (name, w) in zip(row[1:], COLUMNS[1:], strict=True):
+            if isinstance(v, int) or v is None:
+                cells.append((str(v) if v is not None else "–").rjust(w))
+            elif name == "build s":
+                cells.append(f"{v:{w}.1f}")
+            else:
+                cells.append(_f(v, w))
         lines.append(" ".join(cells))
     return "\n".join(lines)
 
