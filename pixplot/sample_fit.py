@@ -56,6 +56,7 @@ def peak_rss_mib() -> tuple[float, float]:
 def pca_in_chunks(X: np.ndarray, dims: int, sample: np.ndarray, seed: int, chunk: int = 100_000) -> np.ndarray:
     """PCA fitted on the sample rows and applied to every row chunk by chunk (float32 out),
     so no float64 copy of the whole matrix is ever made."""
+    dims = min(dims, len(sample))
     if X.shape[1] <= dims:
         return np.ascontiguousarray(X, dtype=np.float32)
     from sklearn.decomposition import PCA
@@ -84,7 +85,12 @@ def transform_chunk(model_path: str, k: int, X: np.ndarray) -> tuple[int, np.nda
 def sample_fit_layout(proj: UMAPProjector, X: np.ndarray, sample_size: int, executor: Any, workdir: Path,
                       chunk: int = CHUNK, progress: bool = False) -> tuple[np.ndarray, FitReport]:
     """A 2-D UMAP layout of ``X`` fitted on ``sample_size`` seeded rows; returns the layout
-    (normalised like :meth:`UMAPProjector.project`) and a :class:`FitReport`."""
+    (normalised like :meth:`UMAPProjector.project`) and a :class:`FitReport`.
+
+    Keep the sample at 4,096 points or more: below that UMAP fits without a neighbour index and
+    its ``transform`` compares every new point with every sample point in Python (minutes per
+    ten thousand points).
+    """
     n = len(X)
     sample_size = max(2, min(sample_size, n))
     rng = np.random.default_rng(proj.seed)
