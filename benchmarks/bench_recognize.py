@@ -7,7 +7,7 @@ size it reports the build time, milliseconds per query one at a time (what `POST
 sees) and in batches of 1000 (what `pixplot recognize` does), and recall@10 of the approximate
 index against the exact one. Target: at most 10 ms per query at 1M.
 
-    python benchmarks/bench_recognize.py [--sizes 10000,100000,1000000] [--dim 128] [--nprobe 32]
+    python benchmarks/bench_recognize.py [--sizes 10000,100000,1000000] [--dim 128] [--nprobe 64]
 
 Prints one summary line and writes benchmarks/results/bench_recognize.json.
 """
@@ -97,7 +97,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--dim", type=int, default=128)
-    ap.add_argument("--nprobe", type=int, default=32)
+    ap.add_argument("--nprobe", type=int, default=64)
     ap.add_argument("--structures", default="clustered,uniform")
     args = ap.parse_args()
     results = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),

@@ -3,7 +3,7 @@
 Similarity is the inner product of unit vectors (cosine similarity, 1 = identical). The exact
 index is a float32 matrix product in chunks, which is as fast as anything up to a few hundred
 thousand vectors and never wrong. Above :data:`APPROX_THRESHOLD` vectors a faiss inverted-file
-index (IVF-Flat) answers a query in about a millisecond instead of tens of milliseconds.
+index (IVF-Flat) answers a query in a few milliseconds instead of tens to a hundred.
 
 Why faiss IVF rather than an HNSW graph (usearch, hnswlib): building it is k-means on a sample
 plus one assignment pass, both matrix products, so a million vectors index in about a minute on
@@ -108,13 +108,16 @@ class ExactIndex:
 class ApproxIndex:
     """faiss IVF-Flat on inner product: k-means cells, each query scans the ``nprobe`` nearest cells.
 
-    ``nlist`` defaults to about sqrt(n) cells (1,000 at 1M), trained on a sample of 40 vectors per
-    cell, which keeps training to seconds; vectors are stored uncompressed, so within the scanned
-    cells scores are exact. At 1M a query with ``nprobe`` 32 scans ~3 % of the gallery."""
+    ``nlist`` defaults to about 4·sqrt(n) cells (4,000 at 1M), trained on a sample of 40 vectors
+    per cell (under a minute at 1M on two cores); vectors are stored uncompressed, so within the
+    scanned cells scores are exact. At 1M a query with ``nprobe`` 64 scans 1.6 % of the gallery;
+    :func:`tune_nprobe` raises it until the measured recall is met. (sqrt(n) cells train 4x
+    faster but need ~4x more vectors scanned for the same recall: measured 12.9 ms against
+    ~4 ms per query at recall 0.97 on a 1M gallery.)"""
 
     kind = "faiss-ivf"
 
-    def __init__(self, vectors: np.ndarray, nlist: int | None = None, nprobe: int = 32, threads: int | None = None,
+    def __init__(self, vectors: np.ndarray, nlist: int | None = None, nprobe: int = 64, threads: int | None = None,
                  seed: int = 0) -> None:
         try:
             import faiss
@@ -129,7 +132,7 @@ class ApproxIndex:
         X = normalise(vectors)
         n, self.dim = X.shape
         self._n = n
-        self.nlist = int(nlist or max(1, min(n // 40, round(np.sqrt(n)))))
+        self.nlist = int(nlist or max(1, min(n // 40, round(4 * np.sqrt(n)))))
         self._quantiser = faiss.IndexFlatIP(self.dim)
         self._index = faiss.IndexIVFFlat(self._quantiser, self.dim, self.nlist, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(seed)
