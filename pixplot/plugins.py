@@ -99,8 +99,18 @@ class Detection:
         )
 
 
+#: Key in a PIL image's ``info`` handed to a detector: source pixels per pixel of that image
+#: (the pipeline decodes large images at reduced size), so that size limits can be kept in
+#: source pixels.
+SOURCE_SCALE = "pixplot_source_scale"
+
+
 class Detector(Plugin):
-    """Finds objects in images; each detection becomes an item of the map."""
+    """Finds objects in images; each detection becomes an item of the map.
+
+    ``detect`` returns boxes in the pixels of the images it is given; the pipeline maps them
+    back to source pixels (see :data:`SOURCE_SCALE`).
+    """
 
     #: Largest side the detector needs; bigger images are downscaled and boxes mapped back.
     max_side: ClassVar[int] = 1600

@@ -16,7 +16,7 @@ from PIL import Image
 
 from pixplot.fsutil import atomic_write_bytes
 from pixplot.imageio import BadImage, encode_jpeg, full_size, load_item_image, open_image
-from pixplot.plugins import Detection, Detector, Embedder, ItemImage
+from pixplot.plugins import SOURCE_SCALE, Detection, Detector, Embedder, ItemImage
 from pixplot.sources import image_source, read
 
 
@@ -80,6 +80,7 @@ def detect_batch(detector: Detector, files: list[tuple[str, str]]) -> list[tuple
             out.append((sha, []))
             continue
         w, _ = full_size(src)
+        im.info[SOURCE_SCALE] = w / im.size[0]
         images.append(im)
         shas.append(sha)
         scales.append(w / im.size[0])

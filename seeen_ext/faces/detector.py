@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pixplot.plugins import Detection, Detector
+from pixplot.plugins import SOURCE_SCALE, Detection, Detector
 
 KEYPOINTS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -106,21 +106,24 @@ class MTCNNFaceDetector(Detector):
         """Faces in each image, in that image's pixels; images of one size run as one batch."""
         self._check()
         out: list[list[Detection]] = [[] for _ in images]
-        groups: dict[tuple[tuple[int, int], float], list[int]] = {}
+        groups: dict[tuple[tuple[int, int], float, float], list[int]] = {}
         arrays: list[np.ndarray | None] = []
         for i, im in enumerate(images):
-            small, scale = self._prepare(im)
+            # --min_face_size is in source pixels; the pipeline may hand us a downscaled image.
+            min_size = self.min_face_size / float(im.info.get(SOURCE_SCALE, 1.0))
+            small, scale = self._prepare(im, min_size)
             arrays.append(small)
             if small is not None:
-                groups.setdefault((small.shape[:2], scale), []).append(i)
-        for (_, scale), idx in groups.items():
-            found = self._run([arrays[i] for i in idx], scale)
+                groups.setdefault((small.shape[:2], scale, min_size), []).append(i)
+        for (_, scale, min_size), idx in groups.items():
+            found = self._run([arrays[i] for i in idx], scale, min_size)
             for i, faces in zip(idx, found, strict=True):
                 w, h = images[i].size
-                out[i] = [d for d in (self._detection(f, scale, w, h) for f in faces) if d is not None]
+                dets = (self._detection(f, scale, w, h, min_size) for f in faces)
+                out[i] = [d for d in dets if d is not None]
         return out
 
-    def _prepare(self, im: Any) -> tuple[np.ndarray | None, float]:
+    def _prepare(self, im: Any, min_size: float) -> tuple[np.ndarray | None, float]:
         """The image MTCNN sees, and its scale: at most ``max_side``, and no larger than needed
         to see a face of ``min_face_size`` at MTCNN's own 20-pixel minimum. Shrinking the image
         rather than asking MTCNN for bigger faces gives the same first pyramid level, fewer
@@ -129,10 +132,10 @@ class MTCNNFaceDetector(Detector):
         im = im.convert("RGB")
         w, h = im.size
         scale = min(1.0, self.max_side / max(w, h))
-        wanted = self.min_face_size * _BOX_TO_WINDOW
+        wanted = min_size * _BOX_TO_WINDOW
         if wanted > _MTCNN_MIN_FACE:
             scale = min(scale, _MTCNN_MIN_FACE / wanted)
-        if min(w, h) * scale < _SMALLEST_IMAGE or max(w, h) < self.min_face_size:
+        if min(w, h) * scale < _SMALLEST_IMAGE or max(w, h) < min_size:
             return None, scale
         if scale < 1.0:
             from PIL import Image
@@ -141,9 +144,9 @@ class MTCNNFaceDetector(Detector):
             scale = im.size[0] / w
         return np.ascontiguousarray(np.asarray(im, dtype=np.uint8)), scale
 
-    def _run(self, arrays: list[np.ndarray], scale: float) -> list[list[dict[str, Any]]]:
+    def _run(self, arrays: list[np.ndarray], scale: float, min_size: float) -> list[list[dict[str, Any]]]:
         model = _mtcnn(f"{self.name}@{self.version}")
-        smallest = self.min_face_size * _BOX_TO_WINDOW * scale
+        smallest = min_size * _BOX_TO_WINDOW * scale
         kwargs = {
             "min_face_size": int(min(_MTCNN_MIN_FACE, max(12, smallest))),
             "threshold_onet": min(0.8, self.min_face_score),
@@ -152,12 +155,13 @@ class MTCNNFaceDetector(Detector):
             return [model.detect_faces(arrays[0], **kwargs)]
         return model.detect_faces(arrays, **kwargs)
 
-    def _detection(self, face: dict[str, Any], scale: float, width: int, height: int) -> Detection | None:
+    def _detection(self, face: dict[str, Any], scale: float, width: int, height: int,
+                   min_size: float) -> Detection | None:
         score = float(face["confidence"])
         box = tuple(float(v) / scale for v in face["box"])
         if self.square:
             box = square_box(box, width, height)
-        if score < self.min_face_score or max(box[2], box[3]) < self.min_face_size:
+        if score < self.min_face_score or max(box[2], box[3]) < min_size:
             return None
         kp = face.get("keypoints") or {}
         landmarks = None

@@ -142,3 +142,19 @@ def test_a_missing_face_package_is_a_user_error_naming_the_extra():
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2, proc.stdout + proc.stderr
     assert all("pip install 'seeen-pixplot[faces]'" in line for line in lines)
+
+
+def test_min_face_size_counts_source_pixels_when_the_pipeline_downscales(tmp_path):
+    """A 3200-px photo is decoded at 1600 px for detection; a 180-px face there measures 90 px,
+    yet --min_face_size 150 must keep it (it is 180 source pixels) and 250 must drop it."""
+    from pixplot.work import detect_batch
+
+    rng = np.random.default_rng(2)
+    tiles = S.face_tiles()
+    comp = S.paste_faces(S.background((3200, 2000), rng), [tiles[1]], [180], rng, flip_prob=0)
+    path = tmp_path / "big.jpg"
+    comp.image.save(path, quality=92)
+    ((_, kept),) = detect_batch(MTCNNFaceDetector(min_face_size=150), [(str(path), "sha")])
+    assert len(kept) == 1 and S.iou(tuple(kept[0]["box"]), comp.boxes[0]) >= 0.5
+    ((_, dropped),) = detect_batch(MTCNNFaceDetector(min_face_size=250), [(str(path), "sha")])
+    assert dropped == []
