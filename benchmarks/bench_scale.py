@@ -1,0 +1,206 @@
+"""Scale-out figures: per-item stage rates on the local and the Ray executor, sample-fit layouts
+for large synthetic collections, and how many cores 10M images in one hour would take.
+
+- Ingest (read, hash, thumbnail) and embed (classic) images/s on this machine's cores, with the
+  local executor and with Ray (started here), in the same run, after each has warmed up.
+- Layout seconds and peak memory for synthetic 512-d embeddings through the sample-fit path,
+  plus HDBSCAN on the 2-D layout; each size runs in its own process so its peak is its own.
+- A projection: cores needed for 10M images in an hour, from the measured per-core rates (and the
+  face detector / face embedder rates in benchmarks/results/bench_faces.json when present).
+
+Usage: python benchmarks/bench_scale.py [--images 400] [--sizes 100000,1000000] [--sample 200000]
+Prints one summary line; writes benchmarks/results/bench_scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+TARGET_IMAGES, TARGET_SECONDS = 10_000_000, 3600
+
+
+def _photos(folder: Path, n: int) -> list[tuple[str, str]]:
+    """``n`` distinct 640x480 JPEGs (camera-photo sized decode work)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    base = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    files = []
+    for i in range(n):
+        arr = np.roll(base, i * 7, axis=1) // 2 + rng.integers(0, 128, (1, 1, 3), dtype=np.uint8)
+        p = folder / f"img_{i:05d}.jpg"
+        Image.fromarray(arr).save(p, quality=90)
+        files.append((str(p), p.name))
+    return files
+
+
+def _rate(executor, fn, tasks: list[tuple], count) -> float:
+    """Items per second over ``tasks`` after one warm-up round (worker start-up, imports)."""
+    list(executor.map_unordered(fn, tasks[:executor.workers]))
+    t = time.perf_counter()
+    n = sum(count(r) for r in executor.map_unordered(fn, tasks))
+    return n / (time.perf_counter() - t)
+
+
+def stage_rates(n_images: int, batch: int) -> dict:
+    import ray
+
+    from pixplot.embedders.classic import ClassicEmbedder
+    from pixplot.executor import LocalExecutor
+    from pixplot.ray_executor import RayExecutor
+    from pixplot.work import embed_batch, ingest_batch
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    files = _photos(tmp / "images", n_images)
+    chunks = [files[i:i + batch] for i in range(0, len(files), batch)]
+    emb = ClassicEmbedder()
+    embed_tasks = [(emb, [(Path(p).stem, p, None, None) for p, _ in c], 0.2) for c in chunks]
+    out: dict = {"images": n_images, "batch": batch, "cores": os.cpu_count()}
+    for name in ("local", "ray"):
+        if name == "local":
+            ex = LocalExecutor(2)
+        else:
+            ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+                     logging_level="WARNING")
+            ex = RayExecutor()
+        thumbs = tmp / f"thumbs-{name}"
+        ingest_tasks = [(c, str(thumbs), 256) for c in chunks]
+        out[name] = {
+            "ingest_images_per_s": round(_rate(ex, ingest_batch, ingest_tasks, len), 2),
+            "embed_images_per_s": round(_rate(ex, embed_batch, embed_tasks, lambda r: len(r[0])), 2),
+        }
+        ex.close()
+        if name == "ray":
+            ray.shutdown()
+    out["ray_vs_local_embed"] = round(out["local"]["embed_images_per_s"] / out["ray"]["embed_images_per_s"], 3)
+    return out
+
+
+def synthetic(n: int, k: int = 50, d: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` unit vectors around ``k`` centres, made in chunks (no float64 copy of the whole)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)).astype(np.float32)
+    y = rng.integers(0, k, n)
+    X = np.empty((n, d), np.float32)
+    for i in range(0, n, 100_000):
+        part = centres[y[i:i + 100_000]] + rng.standard_normal((len(y[i:i + 100_000]), d), np.float32) * 0.6
+        X[i:i + 100_000] = part / np.linalg.norm(part, axis=1, keepdims=True)
+    return X, y
+
+
+def layout_one(n: int, sample: int) -> dict:
+    """One size, in this process: sample-fit layout, then HDBSCAN on it as the build does."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from pixplot.cluster import HDBSCANClusterer, describe_clusters, relabel_by_size
+    from pixplot.executor import LocalExecutor
+    from pixplot.project import UMAPProjector
+    from pixplot.sample_fit import peak_rss_mib, sample_fit_layout
+
+    X, y = synthetic(n)
+    ex = LocalExecutor(2)
+    t = time.perf_counter()
+    P, report = sample_fit_layout(UMAPProjector(seed=24), X, min(sample, n // 2), ex, Path(tempfile.mkdtemp()))
+    layout_s = time.perf_counter() - t
+    ex.close()
+    t = time.perf_counter()
+    labels = HDBSCANClusterer(min_cluster_size=15).cluster(P)
+    hdbscan_s = time.perf_counter() - t
+    t = time.perf_counter()
+    labels, _ = relabel_by_size(labels)
+    clusters = describe_clusters(labels, X, [str(i) for i in range(n)]) if labels.max() < 5000 else None
+    describe_s = time.perf_counter() - t
+    own, kids = peak_rss_mib()
+    return {"items": n, "sample": report.sample, "layout_seconds": round(layout_s, 1),
+            "fit_seconds": report.fit_seconds, "transform_seconds": report.transform_seconds,
+            "pca_seconds": report.pca_seconds, "hdbscan_seconds": round(hdbscan_s, 1),
+            "relabel_describe_seconds": round(describe_s, 1) if clusters is not None else None,
+            "clusters": int(labels.max() + 1), "noise": round(float((labels < 0).mean()), 4),
+            "ari": round(float(adjusted_rand_score(y, labels)), 4),
+            "peak_rss_mib_driver": own, "peak_rss_mib_worker": kids,
+            "input_mib": round(X.nbytes / 2**20, 1)}
+
+
+def projection(rates: dict) -> dict:
+    """Cores for 10M images in one hour, per stage and for a whole build, from per-core rates."""
+    need = TARGET_IMAGES / TARGET_SECONDS
+    per_core = {
+        "ingest (read, hash, preview)": rates["local"]["ingest_images_per_s"] / 2,
+        "embed (classic)": rates["local"]["embed_images_per_s"] / 2,
+    }
+    faces = RESULTS / "bench_faces.json"
+    if faces.is_file():
+        f = json.loads(faces.read_text())
+        cpus = f.get("machine", {}).get("cpus", 2)
+        if f.get("detection", {}).get("images_per_s"):
+            per_core["detect (MTCNN faces, bench_faces)"] = f["detection"]["images_per_s"] / cpus
+        if f.get("embedding", {}).get("faces_per_s_one_process"):
+            per_core["embed (dlib face, per face, bench_faces)"] = f["embedding"]["faces_per_s_one_process"] / cpus
+    table = {k: {"images_per_s_per_core": round(v, 2), "cores": math.ceil(need / v)} for k, v in per_core.items()}
+    whole = [k for k in per_core if k.startswith(("ingest", "embed (classic"))]
+    s_per_image = sum(1 / per_core[k] for k in whole)
+    table["whole image build (ingest + classic embed)"] = {"cores": math.ceil(need * s_per_image)}
+    face_keys = [k for k in per_core if "bench_faces" in k]
+    if len(face_keys) == 2:
+        s_face = 1 / per_core[whole[0]] + sum(1 / per_core[k] for k in face_keys)  # ~1 face per image
+        table["face build (ingest + detect + face embed, ~1 face/image)"] = {"cores": math.ceil(need * s_face)}
+    return {"images": TARGET_IMAGES, "seconds": TARGET_SECONDS, "images_per_s_needed": round(need, 1),
+            "stages": table}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=400)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--sample", type=int, default=200_000)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per layout size")
+    ap.add_argument("--skip-rates", action="store_true")
+    ap.add_argument("--layout-one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.layout_one:
+        print(json.dumps(layout_one(args.layout_one, args.sample)))
+        return
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "bench_scale.json"
+    result: dict = json.loads(path.read_text()) if path.is_file() else {}
+    result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    if not args.skip_rates:
+        result["stage_rates"] = stage_rates(args.images, args.batch)
+        result["projection_10M_in_1h"] = projection(result["stage_rates"])
+        path.write_text(json.dumps(result, indent=1))
+    layouts = result.setdefault("layouts", {})
+    for n in (int(s) for s in args.sizes.split(",") if s):
+        try:
+            r = subprocess.run([sys.executable, __file__, "--layout-one", str(n), "--sample", str(args.sample)],
+                               capture_output=True, text=True, timeout=args.timeout)
+            lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+            layouts[str(n)] = json.loads(lines[-1]) if lines else {"error": r.stderr[-800:]}
+        except subprocess.TimeoutExpired:
+            layouts[str(n)] = {"error": f"over {args.timeout} s"}
+        path.write_text(json.dumps(result, indent=1))
+    sr = result.get("stage_rates", {})
+    parts = []
+    if sr:
+        parts.append(f"embed local {sr['local']['embed_images_per_s']}/s ray {sr['ray']['embed_images_per_s']}/s "
+                     f"(ratio {sr['ray_vs_local_embed']})")
+    for n, r in layouts.items():
+        parts.append(f"{int(n):,}: " + (f"{r['layout_seconds']}s layout, {r['peak_rss_mib_driver']:.0f} MiB"
+                                        if "error" not in r else r["error"][:60]))
+    print("bench_scale: " + "; ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
