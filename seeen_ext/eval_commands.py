@@ -224,8 +224,9 @@ def register_recognize(subparsers: Any) -> None:
 
 def run_recognize(args: argparse.Namespace) -> int:
     from seeen_ext import recognize as rc
+    from seeen_ext.gallery import load_gallery
 
-    g = rc.load_gallery(args.gallery, args.label_column, args.endpoint_url, args.profile)
+    g = load_gallery(args.gallery, args.label_column, args.endpoint_url, args.profile)
     rc.check_requested(g, args.embedder, args.detector)
     if args.detector:
         rc.assume_detector(g, args.detector)

@@ -22,7 +22,8 @@ import numpy as np
 from flask import Blueprint, Flask, abort, jsonify, request
 
 from pixplot.errors import UserError
-from seeen_ext.recognize import UNKNOWN, Recogniser, gallery_from_state, make_recogniser
+from seeen_ext.gallery import gallery_from_state
+from seeen_ext.recognize import UNKNOWN, Recogniser, make_recogniser
 
 bp = Blueprint("pixplot_recognize", __name__)
 

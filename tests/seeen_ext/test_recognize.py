@@ -20,6 +20,7 @@ from pixplot.cli import main
 from pixplot.demo import make_digits
 from pixplot.errors import UserError
 from pixplot.pipeline import BuildOptions, build
+from seeen_ext import gallery as gl
 from seeen_ext import recognize as rc
 from seeen_ext.export import to_gallery
 from seeen_ext.index import ApproxIndex, ExactIndex, make_index, recall_at_k, tune_nprobe
@@ -96,7 +97,7 @@ def test_separable_gallery_calibrates_between_impostors_and_true_matches():
     # is 40 degrees away (20 <-> 60) for the closest items.
     assert np.allclose(pos, np.cos(np.radians(10)))
     assert neg.max() == pytest.approx(np.cos(np.radians(40)))
-    g = rc.Gallery(E, labels, np.array(list("12345")), "classic@1{}", None)
+    g = gl.Gallery(E, labels, np.array(list("12345")), "classic@1{}", None)
     cal = rc.calibrate(g)
     assert cal.f1 == pytest.approx(1.0)
     assert np.cos(np.radians(40)) < cal.threshold < np.cos(np.radians(10))
@@ -190,14 +191,14 @@ def test_annotations_are_the_gallery_and_excluded_items_are_left_out(digits, tmp
     store = open_store(b)
     store.append([{"id": "x", "type": "exclude", "items": b.ids[:5]}])
     store.close()
-    g = rc.gallery_from_bundle(path)
+    g = gl.gallery_from_bundle(path)
     assert len(g) == len(b.ids) - 5 and set(g.ids.tolist()) == set(b.ids[5:])
     assert all(labels[i] == lab for i, lab in zip(g.ids, g.labels, strict=True))
     assert "annotations" in g.source
 
 
 def test_something_unlike_the_gallery_is_unknown(digits, tmp_path):
-    g = rc.load_gallery(str(digits[0]))
+    g = gl.load_gallery(str(digits[0]))
     rec = rc.make_recogniser(g, "auto")
     rows = rec.recognise_sources([("noise.png", _noise_png()), ("bad.png", b"not an image")])
     assert rows[0]["status"] == "unknown" and rows[0]["label"] == "unknown"
@@ -216,7 +217,7 @@ def test_another_embedder_than_the_gallerys_is_a_clear_error(digits, tmp_path, c
 
 
 def test_a_gallery_from_another_embedder_version_is_refused(tmp_path):
-    g = rc.Gallery(np.eye(2, dtype=np.float32), np.array(["a", "b"]), np.array(["1", "2"]),
+    g = gl.Gallery(np.eye(2, dtype=np.float32), np.array(["a", "b"]), np.array(["1", "2"]),
                    'classic@0{"color_weight": 1.0, "hog_weight": 1.0, "tiny_weight": 0.7}', None)
     rec = rc.make_recogniser(g, 0.5)
     with pytest.raises(UserError, match="installed 'classic' gives classic@1"):
