@@ -19,6 +19,7 @@ for plain tasks and 220-330 for the local pool (benchmarks/bench_scale.py, docs/
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -48,6 +49,9 @@ class RayExecutor:
             import ray
         except ImportError as exc:
             raise UserError("--executor ray needs Ray: pip install 'seeen-pixplot[ray]'") from exc
+        # Ray replaces builtins.print in the driver when a worker's message arrives (a died worker
+        # sends one); numba cannot compile code that prints after that (UMAP on the driver).
+        os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
         if not ray.is_initialized():
             address = None if self.address in (None, "", "local") else self.address
             try:
