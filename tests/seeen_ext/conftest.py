@@ -130,3 +130,33 @@ def make_bundle(tmp_path: Path) -> Callable[..., Path]:
 def bundle(make_bundle: Callable[..., Path]) -> Path:
     return make_bundle()
 
+
+
+# The demo digits as a real bundle, shared by the evaluate and recognise tests.
+import shutil as _shutil  # noqa: E402
+
+from pixplot.demo import make_digits  # noqa: E402
+from pixplot.pipeline import BuildOptions, build  # noqa: E402
+
+
+def digits_bundle(base: Path, n: int = 300) -> tuple[Path, Path]:
+    """A real bundle of the first ``n`` demo digits, every 5th held out; built once per session
+    (the recognise tests share it). Returns (bundle, held-out images)."""
+    root = base / f"digits-{n}"
+    bundle, held = root / "bundle", root / "held"
+    if (bundle / "data" / "manifest.json").is_file():
+        return bundle, held
+    images, meta = make_digits(root / "demo", limit=n)
+    for p in sorted(images.rglob("*.png")):
+        if int(p.stem.split("_")[1]) % 5 == 0:
+            (held / p.parent.name).mkdir(parents=True, exist_ok=True)
+            _shutil.move(p, held / p.parent.name / p.name)
+    # t-SNE and clustering the embeddings: no UMAP, so no numba compilation in the test run.
+    build(BuildOptions(images=str(images), out_dir=str(bundle), metadata=str(meta), layouts="tsne",
+                       cluster_on="embedding", min_cluster_size=5, progress=False, workers=2))
+    return bundle, held
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return digits_bundle(tmp_path_factory.getbasetemp())

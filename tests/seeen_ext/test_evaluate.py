@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pixplot.bundle_read import open_bundle
 from pixplot.cli import main
-from pixplot.demo import make_digits
 from pixplot.errors import UserError
-from pixplot.pipeline import BuildOptions, build
 from seeen_ext import evaluate as ev
 from seeen_ext.store import open_store
 
@@ -24,27 +21,6 @@ def _unit_angles(degrees: list[float]) -> np.ndarray:
     return np.stack([np.cos(a), np.sin(a)], axis=1).astype(np.float32)
 
 
-def digits_bundle(base: Path, n: int = 300) -> tuple[Path, Path]:
-    """A real bundle of the first ``n`` demo digits, every 5th held out; built once per session
-    (the recognise tests share it). Returns (bundle, held-out images)."""
-    root = base / f"digits-{n}"
-    bundle, held = root / "bundle", root / "held"
-    if (bundle / "data" / "manifest.json").is_file():
-        return bundle, held
-    images, meta = make_digits(root / "demo", limit=n)
-    for p in sorted(images.rglob("*.png")):
-        if int(p.stem.split("_")[1]) % 5 == 0:
-            (held / p.parent.name).mkdir(parents=True, exist_ok=True)
-            shutil.move(p, held / p.parent.name / p.name)
-    # t-SNE and clustering the embeddings: no UMAP, so no numba compilation in the test run.
-    build(BuildOptions(images=str(images), out_dir=str(bundle), metadata=str(meta), layouts="tsne",
-                       cluster_on="embedding", min_cluster_size=5, progress=False, workers=2))
-    return bundle, held
-
-
-@pytest.fixture(scope="session")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return digits_bundle(tmp_path_factory.getbasetemp())
 
 
 # ---------------------------------------------------------------------------- metrics, by hand

@@ -17,37 +17,13 @@ from PIL import Image
 
 from pixplot.bundle_read import open_bundle
 from pixplot.cli import main
-from pixplot.demo import make_digits
 from pixplot.errors import UserError
-from pixplot.pipeline import BuildOptions, build
 from seeen_ext import gallery as gl
 from seeen_ext import recognize as rc
 from seeen_ext.export import to_gallery
 from seeen_ext.index import ApproxIndex, ExactIndex, make_index, recall_at_k, tune_nprobe
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
-
-
-def digits_bundle(base: Path, n: int = 300) -> tuple[Path, Path]:
-    """The same session-wide bundle as test_evaluate.py's (same path, same options, built once):
-    the first ``n`` demo digits with every 5th held out. Returns (bundle, held-out images)."""
-    root = base / f"digits-{n}"
-    bundle, held = root / "bundle", root / "held"
-    if (bundle / "data" / "manifest.json").is_file():
-        return bundle, held
-    images, meta = make_digits(root / "demo", limit=n)
-    for p in sorted(images.rglob("*.png")):
-        if int(p.stem.split("_")[1]) % 5 == 0:
-            (held / p.parent.name).mkdir(parents=True, exist_ok=True)
-            shutil.move(p, held / p.parent.name / p.name)
-    build(BuildOptions(images=str(images), out_dir=str(bundle), metadata=str(meta), layouts="tsne",
-                       cluster_on="embedding", min_cluster_size=5, progress=False, workers=2))
-    return bundle, held
-
-
-@pytest.fixture(scope="session")
-def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return digits_bundle(tmp_path_factory.getbasetemp())
 
 
 def _read(path: Path) -> list[dict[str, str]]:
