@@ -8,6 +8,7 @@ decompression bombs.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -68,8 +69,11 @@ def open_image(source: str | Path | bytes, max_side: int | None = None) -> Image
             if w * h > MAX_PIXELS:
                 raise BadImage(f"decompression bomb refused ({w}x{h} pixels)")
             if max_side and im.format == "JPEG":
-                # Orientation may swap the axes, so ask for max_side on both.
-                im.draft("RGB", (max_side, max_side))
+                # Draft scales both axes alike, so asking for the longer side to reach max_side
+                # (the shorter in proportion) holds whatever the EXIF orientation does later.
+                f = max_side / max(w, h)
+                if f < 1:
+                    im.draft("RGB", (math.ceil(w * f), math.ceil(h * f)))
             im.load()
             im = ImageOps.exif_transpose(im)
             im = to_rgb(im)
