@@ -45,6 +45,8 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
                    help="keep only the largest N clusters (k for k-means); default: keep all")
     g.add_argument("--n_neighbors", "--n-neighbors", type=int, default=15, help="UMAP (default: 15)")
     g.add_argument("--min_dist", "--min-dist", type=float, default=0.1, help="UMAP (default: 0.1)")
+    g.add_argument("--umap-epochs", "--umap_epochs", dest="umap_epochs", type=int,
+                   help="UMAP optimisation epochs (default: UMAP's own, 500 or 200; 100 above 50,000 items)")
     g.add_argument("--metric", default="cosine", help="UMAP/t-SNE metric (default: cosine)")
     g = p.add_argument_group("output")
     g.add_argument("--cell_size", "--cell-size", type=int, default=32, help="atlas cell pixels (default: 32)")
@@ -84,6 +86,7 @@ def _build_options(args: argparse.Namespace, images: str, metadata: str | None) 
         layouts=args.layouts, cluster=args.cluster, cluster_on=args.cluster_on,
         min_cluster_size=args.min_cluster_size, min_samples=args.min_samples, eps=args.eps,
         max_clusters=args.max_clusters, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
+        umap_epochs=args.umap_epochs,
         metric=args.metric, cell_size=args.cell_size, thumb_size=args.thumb_size,
         crop_margin=args.crop_margin, originals=args.originals, use_cache=args.use_cache,
         executor=args.executor, workers=args.workers, batch_size=args.batch_size,

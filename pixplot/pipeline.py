@@ -60,6 +60,7 @@ class BuildOptions:
     max_clusters: int | None = None
     n_neighbors: int = 15
     min_dist: float = 0.1
+    umap_epochs: int | None = None  # None: UMAP's default, 100 above 50k items
     metric: str = "cosine"
     cell_size: int = 32
     thumb_size: int = 256
@@ -314,7 +315,7 @@ def _build(opts: BuildOptions) -> BuildResult:
         projectors = []
         if need_umap:
             projectors.append(create("projector", "umap", n_neighbors=opts.n_neighbors, min_dist=opts.min_dist,
-                                     metric=opts.metric, seed=opts.seed))
+                                     metric=opts.metric, seed=opts.seed, n_epochs=opts.umap_epochs))
         if "tsne" in layouts_wanted:
             projectors.append(create("projector", "tsne", metric=opts.metric, seed=opts.seed))
         for proj in projectors:

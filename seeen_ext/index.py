@@ -124,7 +124,7 @@ class ApproxIndex:
         except ImportError as exc:
             from pixplot.errors import UserError
 
-            raise UserError("the approximate index needs faiss: pip install 'seeen-pixplot[evaluate]', "
+            raise UserError("the approximate index needs faiss (a dependency): pip install faiss-cpu, "
                             "or use --index exact") from exc
 
         if threads:

@@ -22,8 +22,7 @@ pytestmark = pytest.mark.slow
 def test_sample_fit_places_50k_points_and_recovers_known_clusters(tmp_path):
     X, truth = make_blobs(n_samples=50_000, n_features=128, centers=8, cluster_std=1.0, random_state=3)
     X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)  # like real embeddings
-    ex = LocalExecutor(1)  # transform batches run through the executor (in this process: JIT once)
-    # A sample of at least 4,096 points: below that UMAP's transform takes a brute-force path.
+    ex = LocalExecutor(1)  # placement batches run through the executor (here, in this process)
     P, report = sample_fit_layout(UMAPProjector(seed=24), X, 5_000, ex, tmp_path, chunk=25_000)
     assert P.shape == (50_000, 2) and np.isfinite(P).all()
     assert np.abs(P).max() == pytest.approx(1.0)  # normalised like a full fit
