@@ -109,17 +109,22 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def to_gallery(bundle: Bundle, state: dict[str, Any]) -> bytes:
-    """``.npz`` with ``embeddings`` (float32 n×d), ``labels``, ``ids`` (unicode) and ``embedder``."""
+    """``.npz`` with ``embeddings`` (float32 n×d), ``labels``, ``ids`` (unicode), ``embedder``,
+    ``detector`` (its id, empty for whole images) and ``crop_margin``: everything `pixplot
+    recognize` needs to treat a query exactly as the gallery's items were treated."""
     sel = gallery_rows(bundle, state)
     emb = np.asarray(bundle.embeddings, dtype=np.float32)
     idx = np.array([bundle.index[r.id] for r in sel], dtype=np.int64)
     dim = emb.shape[1] if emb.ndim == 2 else 0
     embedder = (bundle.manifest.get("embedder") or {}).get("id") or ""
+    detector = (bundle.manifest.get("detector") or {}).get("id") or ""
     return _npz_bytes({
         "embeddings": emb[idx] if len(idx) else np.zeros((0, dim), np.float32),
         "labels": np.array([r.label for r in sel], dtype=str),
         "ids": np.array([r.id for r in sel], dtype=str),
         "embedder": np.array(embedder, dtype=str),
+        "detector": np.array(detector, dtype=str),
+        "crop_margin": np.array(crop_margin(bundle), dtype=np.float64),
     })
 
 

@@ -73,6 +73,7 @@ export class App {
     this.map.setCells(this.columns.cells);
     this.timings.items = performance.now() - t0;
     this.store = new Store(this.columns.ids);
+    this.store.author = initialAuthor();
     this.timings.store = performance.now() - t0;
     await this.loadClusters(clusterSummary);
     this.timings.clusters = performance.now() - t0;
@@ -468,4 +469,24 @@ export class App {
     download(URL.createObjectURL(blob), true);
   }
 
+}
+
+const AUTHOR_KEY = 'pixplot-author';
+
+/** The annotator's name: `?author=NAME` in the address (remembered), else the name last used. */
+function initialAuthor() {
+  const given = new URLSearchParams(location.search).get('author');
+  if (given !== null) rememberAuthor(given);
+  try {
+    return (localStorage.getItem(AUTHOR_KEY) || '').slice(0, 128);
+  } catch {
+    return (given || '').slice(0, 128);
+  }
+}
+
+/** Remember the annotator's name in this browser (storage may be unavailable: then for this page only). */
+export function rememberAuthor(name) {
+  try {
+    localStorage.setItem(AUTHOR_KEY, name.slice(0, 128));
+  } catch { /* private mode: the name lasts as long as the page */ }
 }

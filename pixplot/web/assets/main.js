@@ -2,7 +2,7 @@
 // `window.pixplot` is a small API for tests, benchmarks and the browser console.
 
 import { startUpload } from './api.js';
-import { App } from './app.js';
+import { App, rememberAuthor } from './app.js';
 import { $, h } from './dom.js';
 import { attachPointer } from './interact.js';
 import { attachKeys } from './keys.js';
@@ -50,6 +50,9 @@ function buildToolbar() {
   const tools = ['pan', 'lasso', 'box'].map((t) => h('button', { type: 'button', className: 'tool', dataset: { tool: t },
     title: { pan: 'Pan (m)', lasso: 'Lasso (l)', box: 'Box (b)' }[t], onclick: () => app.setTool(t) }, t[0].toUpperCase() + t.slice(1)));
   const status = h('span', { id: 'save-status', className: 'save-status' });
+  const author = h('input', { type: 'text', id: 'author', className: 'author', maxLength: 128, size: 10,
+    placeholder: 'Your name', value: st.author, title: 'Your name, recorded with each change you make',
+    onchange: () => { st.author = author.value.trim(); rememberAuthor(st.author); } });
   const upload = h('button', { type: 'button', hidden: app.saver.mode !== 'server', onclick: () => askUpload() }, 'Upload');
   st.on('view', (p) => {
     if ('colorBy' in p) color.value = st.view.colorBy;
@@ -70,6 +73,7 @@ function buildToolbar() {
       h('button', { type: 'button', title: 'Undo (Ctrl+Z)', onclick: () => app.undo() }, 'Undo'),
       h('button', { type: 'button', title: 'Redo (Ctrl+Shift+Z)', onclick: () => app.redo() }, 'Redo')),
     h('span', { className: 'spacer' }),
+    author,
     status,
     h('button', { type: 'button', id: 'export', title: 'Download every annotation as JSON', onclick: () => app.exportAnnotations() },
       'Export annotations'),

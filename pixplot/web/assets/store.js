@@ -19,6 +19,7 @@ export class Store {
     this.selCount = 0;
     this.undoStack = [];
     this.redoStack = [];
+    this.author = ''; // who is annotating: recorded with every event (docs/api.md)
     this.view = { colorBy: 'cluster', unlabelledOnly: false, cluster: null, detail: -1, tool: 'pan' };
     this.listeners = new Map();
   }
@@ -165,7 +166,7 @@ export class Store {
   }
 
   stamp(ev) {
-    return { ...ev, id: uuid(), time: new Date().toISOString() };
+    return { ...ev, id: uuid(), time: new Date().toISOString(), author: this.author };
   }
 
   /** Apply events that came from a user action, a replay or a server; emits 'annotations'. */

@@ -393,22 +393,35 @@ def test_upload_is_offered_only_when_served_and_shows_the_servers_refusal(page, 
 def test_a_second_annotator_sees_the_first_ones_labels_without_reloading(browser, server_url, fresh_bundle):
     ids = ids_of(fresh_bundle)
     pages = []
-    for _ in range(2):
+    for query in ("?author=ann", ""):  # the first names herself in the address
         ctx = browser.new_context(viewport={"width": 1000, "height": 700})
         pg = ctx.new_page()
         pg.errors = []
         pg.on("pageerror", lambda e, pg=pg: pg.errors.append(str(e)))
-        open_viewer(pg, server_url + "#token=s3cret")
+        open_viewer(pg, server_url + query + "#token=s3cret")
         pages.append(pg)
     first, second = pages
     try:
+        assert first.input_value("#author") == "ann" and second.input_value("#author") == ""
         first.evaluate("(ids) => { pixplot.select(ids); pixplot.label('shared'); }", ids[:3])
         first.evaluate("pixplot.flushed()")
         second.wait_for_function("Object.keys(pixplot.state().labels).length === 3", timeout=15000)
         assert second.evaluate("pixplot.state().labels") == {i: "shared" for i in ids[:3]}
-        # The second annotator's own work goes on as usual, and the first sees it in turn.
+        # The second annotator types her name, and her own work goes on as usual; the first sees it.
+        second.fill("#author", "bob <b>")
+        second.press("#author", "Tab")
         second.evaluate("(ids) => { pixplot.select(ids); pixplot.exclude(); }", ids[3:4])
+        second.evaluate("pixplot.flushed()")
         first.wait_for_function("pixplot.state().excluded.length === 1", timeout=15000)
+        import urllib.request
+
+        with urllib.request.urlopen(server_url + "api/events") as res:
+            stored = json.load(res)["events"]
+        assert {e["author"] for e in stored if e.get("label") == "shared"} == {"ann"}
+        assert {e["author"] for e in stored if e["type"] == "exclude" and ids[3] in e["items"]} == {"bob <b>"}
+        second.reload()
+        second.wait_for_function("document.body.dataset.ready === '1'", timeout=30000)
+        assert second.input_value("#author") == "bob <b>"  # remembered in this browser
     finally:
         for pg in pages:
             pg.context.close()
