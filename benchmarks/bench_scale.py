@@ -197,7 +197,8 @@ def main() -> None:
         parts.append(f"embed local {sr['local']['embed_images_per_s']}/s ray {sr['ray']['embed_images_per_s']}/s "
                      f"(ratio {sr['ray_vs_local_embed']})")
     for n, r in layouts.items():
-        parts.append(f"{int(n):,}: " + (f"{r['layout_seconds']}s layout, {r['peak_rss_mib_driver']:.0f} MiB"
+        parts.append(f"{int(n):,}: " + (f"{r['layout_seconds']}s layout + {r['hdbscan_seconds']}s hdbscan, "
+                                        f"{r['peak_rss_mib_driver']:.0f} MiB peak, ARI {r['ari']}"
                                         if "error" not in r else r["error"][:60]))
     print("bench_scale: " + "; ".join(parts))
 

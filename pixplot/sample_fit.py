@@ -1,4 +1,4 @@
-"""UMAP layouts for millions: fit on a seeded sample, place the rest with ``transform``.
+"""UMAP layouts for millions: fit on a seeded sample, place the rest as ``transform`` would.
 
 A full UMAP fit needs every point's neighbour graph in memory and grows faster than the
 collection; a fit on a fixed-size sample does not. The rest is placed as UMAP's ``transform``
@@ -24,7 +24,7 @@ import numpy as np
 
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes
-from pixplot.knn import build_index
+from pixplot.knn import available, build_index
 from pixplot.project import UMAPProjector, import_umap, normalize_layout
 
 #: Points per placement task.
@@ -147,11 +147,12 @@ def place_chunk(state_path: str, k: int, indices: np.ndarray, dists: np.ndarray)
 def sample_fit_layout(proj: UMAPProjector, X: np.ndarray, sample_size: int, executor: Any, workdir: Path,
                       chunk: int = CHUNK, progress: bool = False) -> tuple[np.ndarray, FitReport]:
     """A 2-D UMAP layout of ``X`` fitted on ``sample_size`` seeded rows; returns the layout
-    (normalised like :meth:`UMAPProjector.project`) and a :class:`FitReport`.
-
-    """
+    (normalised like :meth:`UMAPProjector.project`) and a :class:`FitReport`."""
     n = len(X)
     sample_size = max(2, min(sample_size, n))
+    if sample_size < n and not available(proj.metric):
+        raise UserError(f"placing {n - sample_size} items beyond the UMAP sample needs faiss and a cosine or "
+                        f"euclidean --metric (got {proj.metric!r}); install faiss-cpu or raise --umap-fit-sample")
     rng = np.random.default_rng(proj.seed)
     sample = np.sort(rng.choice(n, sample_size, replace=False))
     t = time.perf_counter()
@@ -173,9 +174,6 @@ def sample_fit_layout(proj: UMAPProjector, X: np.ndarray, sample_size: int, exec
         state = placement_state(model)
         del model
         index = build_index(Xr[sample], proj.metric, proj.seed)
-        if index is None:
-            raise UserError(f"placing {len(rest)} items needs faiss and a cosine or euclidean metric "
-                               f"(got {proj.metric!r}); install faiss-cpu or raise --umap-fit-sample")
         state_path = Path(workdir) / f"umap-sample-{proj.key}-{sample_size}-{n}.pkl"
         atomic_write_bytes(state_path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
         if progress:
