@@ -115,6 +115,12 @@ def layout_one(n: int, sample: int) -> dict:
     P, report = sample_fit_layout(UMAPProjector(seed=24), X, min(sample, n // 2), ex, Path(tempfile.mkdtemp()))
     layout_s = time.perf_counter() - t
     ex.close()
+    own, kids = peak_rss_mib()
+    # The layout's figures first, so a clustering that runs past --timeout still leaves them.
+    print(json.dumps({"items": n, "sample": report.sample, "layout_seconds": round(layout_s, 1),
+                      "fit_seconds": report.fit_seconds, "transform_seconds": report.transform_seconds,
+                      "pca_seconds": report.pca_seconds, "peak_rss_mib_driver": own,
+                      "peak_rss_mib_worker": kids, "input_mib": round(X.nbytes / 2**20, 1)}), flush=True)
     t = time.perf_counter()
     labels = HDBSCANClusterer(min_cluster_size=15).cluster(P)
     hdbscan_s = time.perf_counter() - t
@@ -166,7 +172,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--sample", type=int, default=200_000)
-    ap.add_argument("--timeout", type=int, default=1800, help="seconds per layout size")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per size (layout, then clustering)")
     ap.add_argument("--skip-rates", action="store_true")
     ap.add_argument("--layout-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -188,8 +194,12 @@ def main() -> None:
                                capture_output=True, text=True, timeout=args.timeout)
             lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
             layouts[str(n)] = json.loads(lines[-1]) if lines else {"error": r.stderr[-800:]}
-        except subprocess.TimeoutExpired:
-            layouts[str(n)] = {"error": f"over {args.timeout} s"}
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+            layouts[str(n)] = {**(json.loads(lines[-1]) if lines else {}),
+                               "error": f"clustering unfinished after {args.timeout} s" if lines
+                               else f"layout unfinished after {args.timeout} s"}
         path.write_text(json.dumps(result, indent=1))
     sr = result.get("stage_rates", {})
     parts = []
@@ -197,9 +207,14 @@ def main() -> None:
         parts.append(f"embed local {sr['local']['embed_images_per_s']}/s ray {sr['ray']['embed_images_per_s']}/s "
                      f"(ratio {sr['ray_vs_local_embed']})")
     for n, r in layouts.items():
-        parts.append(f"{int(n):,}: " + (f"{r['layout_seconds']}s layout + {r['hdbscan_seconds']}s hdbscan, "
-                                        f"{r['peak_rss_mib_driver']:.0f} MiB peak, ARI {r['ari']}"
-                                        if "error" not in r else r["error"][:60]))
+        if "hdbscan_seconds" in r:
+            parts.append(f"{int(n):,}: {r['layout_seconds']}s layout + {r['hdbscan_seconds']}s hdbscan, "
+                         f"{r['peak_rss_mib_driver']:.0f} MiB peak, ARI {r['ari']}")
+        elif "layout_seconds" in r:
+            parts.append(f"{int(n):,}: {r['layout_seconds']}s layout, {r['peak_rss_mib_driver']:.0f} MiB peak; "
+                         + r["error"])
+        else:
+            parts.append(f"{int(n):,}: " + r.get("error", "?")[:80])
     print("bench_scale: " + "; ".join(parts))
 
 
