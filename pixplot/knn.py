@@ -57,12 +57,17 @@ class Index:
         return idx, dist
 
 
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Float32, C-contiguous, each row of unit length (zero rows stay zero)."""
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    if x.ndim == 1:
+        x = x[None, :]
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.where(n > 0, n, 1), dtype=np.float32)
+
+
 def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    if metric == "cosine":
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-        X = X / np.where(norms > 0, norms, 1)
-    return np.ascontiguousarray(X, dtype=np.float32)
+    return normalise(X) if metric == "cosine" else np.ascontiguousarray(X, dtype=np.float32)
 
 
 def _distances(D: np.ndarray, metric: str) -> np.ndarray:

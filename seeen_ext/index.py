@@ -20,6 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
+from pixplot.knn import normalise
+
 #: Galleries larger than this get the approximate index when the choice is ``auto``.
 APPROX_THRESHOLD = 200_000
 #: Rows of the gallery multiplied at once by the exact index (bounds its memory).
@@ -43,15 +45,6 @@ class Index(Protocol):
     def __len__(self) -> int: ...
 
     def search(self, queries: np.ndarray, k: int) -> Hits: ...
-
-
-def normalise(x: np.ndarray) -> np.ndarray:
-    """Float32, C-contiguous, each row of unit length (zero rows stay zero)."""
-    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
-    if x.ndim == 1:
-        x = x[None, :]
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.ascontiguousarray(x / np.where(n > 0, n, 1), dtype=np.float32)
 
 
 def _topk(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
