@@ -178,7 +178,7 @@ def annotate(api: Api, truth: dict[str, str]) -> dict[str, Any]:
 
 
 def digits_bundle(work: Path) -> tuple[Path, dict[str, str]]:
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from pixplot.demo import make_digits
     from pixplot.pipeline import BuildOptions, build
 
@@ -193,7 +193,7 @@ def faces_bundle(work: Path, identities: int, views: int, per_image: int, seed: 
     """Composites holding ``views`` augmented views of each of ``identities`` faces."""
     import numpy as np
 
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from pixplot.pipeline import BuildOptions, build
     from seeen_ext.faces import synthetic as S
 

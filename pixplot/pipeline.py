@@ -26,6 +26,7 @@ from pixplot import __version__
 from pixplot.cache import BuildCache
 from pixplot.cluster import describe_clusters, relabel_by_size
 from pixplot.discover import find_images, read_metadata
+from pixplot.embedders import default_embedder
 from pixplot.errors import UserError
 from pixplot.executor import make_executor
 from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -133,7 +134,7 @@ def _build(opts: BuildOptions) -> BuildResult:
     if opts.detector and opts.detector != "none":
         det_cls = get_class("detector", opts.detector)
         detector = create("detector", opts.detector, **opts.plugin_options)
-    emb_name = opts.embedder or (det_cls.default_embedder if det_cls else None) or "classic"
+    emb_name = opts.embedder or (det_cls.default_embedder if det_cls else None) or default_embedder()[0]
     emb_params = dict(opts.plugin_options)
     if opts.batch_size:
         emb_params["batch_size"] = opts.batch_size

@@ -16,6 +16,7 @@ import inspect
 import json
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -158,10 +159,55 @@ class Embedder(Plugin):
 # ---------------------------------------------------------------------------- whole-set stages
 
 
-class Projector(Plugin):
-    """Embeddings (n, d) -> 2-D positions (n, 2)."""
+@dataclass
+class LayoutContext:
+    """What a projector may use besides the embeddings, handed to :meth:`Projector.project`.
 
-    def project(self, X: np.ndarray) -> np.ndarray:
+    ``layouts`` holds the layouts computed so far (every name in the projector's ``requires`` is
+    there); ``items`` are the bundle's item records (``source``, ``meta``...) in item order, for
+    layouts made from metadata; ``executor`` runs per-item work (UMAP places a large collection's
+    points on it); ``cache_dir`` is the build cache folder for resumable intermediate files.
+    """
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    layouts: dict[str, np.ndarray] = field(default_factory=dict)
+    executor: Any = None
+    seed: int = 24
+    cache_dir: Path | None = None
+    progress: bool = False
+    #: Facts for the manifest a projector reports (e.g. UMAP's sample-fit report, notes):
+    #: key -> JSON value; ``notes`` is a list of one-line strings shown in the build summary.
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        self.report.setdefault("notes", []).append(text)
+
+
+@dataclass
+class Layout:
+    """A projector's result when it has more to say than positions.
+
+    ``positions`` (n, 2) in any units (the pipeline does not rescale them; built-in projectors
+    normalise to [-1, 1] on the longer axis). ``guides`` is optional JSON the bundle writes beside
+    the layout (``layouts/<name>.guides.json``) and the viewer draws, in layout units, e.g.
+    ``{"axes": {"x": "year", "y": "hue"}, "labels": [{"text": "1900", "x": -1, "y": -1.05}],
+    "lines": [[[x, y], ...], ...]}``.
+    """
+
+    positions: np.ndarray
+    guides: dict[str, Any] | None = None
+
+
+class Projector(Plugin):
+    """Embeddings (n, d) -> 2-D positions (n, 2), chosen by name with ``--layouts``."""
+
+    #: Other layouts this one is computed from (``grid`` -> ``("umap",)``): the build computes
+    #: them first (even when not asked for) and passes them in ``context.layouts``.
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: False for layouts made only from metadata or other layouts: ``X`` may then be empty.
+    uses_embeddings: ClassVar[bool] = True
+
+    def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray | Layout:
         raise NotImplementedError
 
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from pixplot.knn import knn_graph
-from pixplot.plugins import Projector
+from pixplot.plugins import LayoutContext, Projector
 
 
 def reduce_dims(X: np.ndarray, n_components: int = 50, seed: int = 24) -> np.ndarray:
@@ -108,7 +108,7 @@ class UMAPProjector(Projector):
             model.fit(X)
         return model
 
-    def project(self, X: np.ndarray) -> np.ndarray:
+    def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
         n = len(X)
         if n < 4:
             return _tiny_layout(n)
@@ -127,7 +127,7 @@ class TSNEProjector(Projector):
         self.seed = seed
         self.pca_dims = pca_dims
 
-    def project(self, X: np.ndarray) -> np.ndarray:
+    def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
         from sklearn.manifold import TSNE
 
         n = len(X)

@@ -60,7 +60,7 @@ def register_upload(subparsers: Any) -> None:
 def run_upload(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from seeen_ext.store import open_store
     from seeen_ext.upload import parse_target, upload_bundle
 
@@ -107,7 +107,7 @@ def register_annotations(subparsers: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from seeen_ext.export import export
     from seeen_ext.store import open_store
 
@@ -121,7 +121,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from seeen_ext.export import import_file
     from seeen_ext.store import open_store
 

@@ -68,7 +68,7 @@ def _truth(args: argparse.Namespace, bundle: Any) -> Any:
 
 
 def _evaluate_one(args: argparse.Namespace, path: str | Path) -> dict[str, Any]:
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from seeen_ext.eval_report import write_report
     from seeen_ext.evaluate import evaluate_bundle
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pixplot.bundle_read import Bundle
+from pixplot.bundle import Bundle
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
 

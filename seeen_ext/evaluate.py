@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pixplot.bundle_read import Bundle
+from pixplot.bundle import Bundle
 from pixplot.errors import UserError
 from seeen_ext.index import ExactIndex
 

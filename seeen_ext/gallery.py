@@ -78,7 +78,7 @@ def gallery_from_state(bundle: Any, labels: dict[str, str], excluded: set[str], 
 
 
 def gallery_from_bundle(path: str | Path, label_column: str | None = None) -> Gallery:
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
 
     bundle = open_bundle(path)
     labels, excluded, source = _label_source(bundle, label_column)

@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask, Response, abort, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from pixplot.bundle_read import Bundle, open_bundle
+from pixplot.bundle import Bundle, open_bundle
 from pixplot.errors import UserError
 from seeen_ext import export as exports
 from seeen_ext.store import AnnotationStore, EventError, open_store

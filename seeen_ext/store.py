@@ -416,5 +416,5 @@ def store_path(bundle_root: str | Path) -> Path:
 
 
 def open_store(bundle: Any) -> AnnotationStore:
-    """The store of an opened bundle (:func:`pixplot.bundle_read.open_bundle`), created if new."""
+    """The store of an opened bundle (:func:`pixplot.bundle.open_bundle`), created if new."""
     return AnnotationStore(store_path(bundle.root), bundle.ids)

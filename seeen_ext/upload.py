@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from pixplot.bundle_read import Bundle
+from pixplot.bundle import Bundle
 from pixplot.errors import UserError
 from seeen_ext import export as exports
 

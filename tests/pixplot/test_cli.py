@@ -17,7 +17,7 @@ from functools import partial
 import numpy as np
 import pytest
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from tests.conftest import write_collection
 
 pytestmark = pytest.mark.slow

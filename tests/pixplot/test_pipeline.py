@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
 from pixplot.pipeline import BuildOptions, build
 from tests.conftest import synthetic_photo, write_bad_files, write_collection

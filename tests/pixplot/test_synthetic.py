@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
 from pixplot.synthetic import cluster_rgb, write_synthetic_bundle
 

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.cli import main
 from pixplot.errors import UserError
 from seeen_ext import evaluate as ev

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.cli import main as pixplot
 from pixplot.errors import UserError
 from pixplot.imageio import crop_box

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.cli import main
 from pixplot.errors import UserError
 from seeen_ext import gallery as gl

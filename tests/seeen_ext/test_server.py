@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from seeen_ext.server import TOKEN_HEADER, create_app, is_loopback, open_url
 
 

@@ -17,7 +17,7 @@ import boto3
 import numpy as np
 import pytest
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
 from seeen_ext.export import item_jpeg
 from seeen_ext.server import create_app
@@ -162,7 +162,7 @@ def test_cli_upload_shows_progress_and_summary(bundle: Path, s3_server: Any) -> 
 _SLOW_UPLOAD = textwrap.dedent("""
     import sys, time
     import boto3
-    from pixplot.bundle_read import open_bundle
+    from pixplot.bundle import open_bundle
     from seeen_ext.store import open_store
     from seeen_ext.upload import upload_bundle
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from pixplot.pipeline import BuildOptions, build
 from tests.conftest import write_collection
 from tests.pixplot.web.viewer_helpers import open_viewer

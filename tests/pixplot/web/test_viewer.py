@@ -12,7 +12,7 @@ import pytest
 from viewer_helpers import lattice, open_viewer
 from werkzeug.serving import make_server
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 
 pytestmark = pytest.mark.browser
 
