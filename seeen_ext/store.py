@@ -27,7 +27,8 @@ from typing import Any
 from pixplot.errors import UserError
 
 #: The event types, exactly the server API's.
-EVENT_TYPES = ("label", "unlabel", "exclude", "include", "rename_label", "delete_label")
+EVENT_TYPES = ("label", "unlabel", "exclude", "include", "rename_label", "delete_label", "split", "merge")
+MAX_GROUPS = 64
 MAX_ID_LEN = 128
 MAX_LABEL_LEN = 200
 
@@ -53,6 +54,8 @@ CREATE INDEX IF NOT EXISTS actions_author ON actions(author, seq);
 CREATE TABLE IF NOT EXISTS labels (item TEXT PRIMARY KEY, label TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
 CREATE TABLE IF NOT EXISTS excluded (item TEXT PRIMARY KEY);
+-- Items a split or a merge moved out of their cluster: item -> group (docs/api.md).
+CREATE TABLE IF NOT EXISTS groups (item TEXT PRIMARY KEY, grp TEXT NOT NULL);
 """
 
 
@@ -103,16 +106,32 @@ def validate_event(ev: Any, known_items: set[str] | frozenset[str], index: int =
     if not isinstance(author, str) or len(author) > MAX_ID_LEN:
         raise EventError(f"{where}: 'author' must be a string", event=eid, field="author")
     out: dict[str, Any] = {"id": eid, "type": etype, "author": author}
-    if etype in ("label", "unlabel", "exclude", "include"):
-        items = ev.get("items")
-        if not isinstance(items, list) or not items:
-            raise EventError(f"{where}: 'items' must be a non-empty list of item ids", event=eid, field="items")
-        for item in items:
-            if not isinstance(item, str) or item not in known_items:
-                raise EventError(f"{where}: unknown item id {item!r}", event=eid, item=item)
-        out["items"] = list(dict.fromkeys(items))
+    if etype in ("label", "unlabel", "exclude", "include", "merge"):
+        out["items"] = _items(ev.get("items"), known_items, where, eid)
         if etype == "label":
             out["label"] = _text(ev, "label", where)
+        elif etype == "merge":
+            into = ev.get("into")
+            if into is not None:
+                into = _text(ev, "into", where)
+            out["into"] = into
+            if ev.get("label") is not None:
+                out["label"] = _text(ev, "label", where)
+    elif etype == "split":
+        groups = ev.get("groups")
+        if not isinstance(groups, list) or not groups or len(groups) > MAX_GROUPS:
+            raise EventError(f"{where}: 'groups' must be a list of 1 to {MAX_GROUPS} lists of item ids",
+                             event=eid, field="groups")
+        seen: set[str] = set()
+        out["groups"] = []
+        for g in groups:
+            members = _items(g, known_items, where, eid, field="groups")
+            if seen & set(members):
+                raise EventError(f"{where}: an item is in two sub-groups", event=eid, field="groups")
+            seen.update(members)
+            out["groups"].append(members)
+        if ev.get("of") is not None:
+            out["of"] = _text(ev, "of", where)
     elif etype == "rename_label":
         out["from"] = _text(ev, "from", where)
         out["to"] = _text(ev, "to", where)
@@ -123,9 +142,38 @@ def validate_event(ev: Any, known_items: set[str] | frozenset[str], index: int =
     return out
 
 
+def _items(items: Any, known_items: set[str] | frozenset[str], where: str, eid: str,
+           field: str = "items") -> list[str]:
+    if not isinstance(items, list) or not items:
+        raise EventError(f"{where}: {field!r} must hold non-empty lists of item ids" if field != "items"
+                         else f"{where}: 'items' must be a non-empty list of item ids", event=eid, field=field)
+    for item in items:
+        if not isinstance(item, str) or item not in known_items:
+            raise EventError(f"{where}: unknown item id {item!r}", event=eid, item=item)
+    return list(dict.fromkeys(items))
+
+
+def group_name(event_id: str, k: int) -> str:
+    """The name of sub-group ``k`` (from 1) of a split: derived from the event, so the browser
+    that sent it and every replay name it the same."""
+    return f"{event_id}/{k}"
+
+
+def _group_effect(conn: sqlite3.Connection, moves: dict[str, str | None]) -> list[list[Any]]:
+    before = _groups_of(conn, list(moves))
+    return [["group", i, before.get(i), g] for i, g in moves.items() if before.get(i) != g]
+
+
 def _effect(conn: sqlite3.Connection, ev: dict[str, Any]) -> list[list[Any]]:
     """What ``ev`` changes, as ``[field, item, before, after]`` rows; nothing for a no-op."""
     etype = ev["type"]
+    if etype == "split":
+        return _group_effect(conn, {i: group_name(ev["id"], k) for k, g in enumerate(ev["groups"], 1) for i in g})
+    if etype == "merge":
+        effect = _group_effect(conn, {i: ev["into"] for i in ev["items"]})
+        if ev.get("label") is not None:
+            effect += _effect(conn, {"type": "label", "items": ev["items"], "label": ev["label"]})
+        return effect
     if etype in ("label", "unlabel"):
         after = ev.get("label") if etype == "label" else None
         before = _labels_of(conn, ev["items"])
@@ -156,6 +204,14 @@ def _labels_of(conn: sqlite3.Connection, items: Sequence[str]) -> dict[str, str]
     return out
 
 
+def _groups_of(conn: sqlite3.Connection, items: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in _chunks(items):
+        q = "SELECT item, grp FROM groups WHERE item IN ({})".format(",".join("?" * len(part)))
+        out.update(conn.execute(q, tuple(part)).fetchall())
+    return out
+
+
 def _excluded_of(conn: sqlite3.Connection, items: Sequence[str]) -> set[str]:
     out: set[str] = set()
     for part in _chunks(items):
@@ -171,6 +227,11 @@ def _apply_effect(conn: sqlite3.Connection, effect: Iterable[Sequence[Any]]) -> 
                 conn.execute("DELETE FROM labels WHERE item = ?", (item,))
             else:
                 conn.execute("INSERT OR REPLACE INTO labels(item, label) VALUES (?, ?)", (item, after))
+        elif field == "group":
+            if after is None:
+                conn.execute("DELETE FROM groups WHERE item = ?", (item,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO groups(item, grp) VALUES (?, ?)", (item, after))
         elif after:
             conn.execute("INSERT OR IGNORE INTO excluded(item) VALUES (?)", (item,))
         else:
@@ -189,8 +250,10 @@ def _inverse_events(conn: sqlite3.Connection, effect: list[list[Any]]) -> list[d
     excl_items = [i for (f, i) in last if f == "excluded"]
     cur_labels = _labels_of(conn, label_items)
     cur_excl = _excluded_of(conn, excl_items)
+    cur_groups = _groups_of(conn, [i for (f, i) in last if f == "group"])
     by_label: dict[str | None, list[str]] = {}
     by_flag: dict[bool, list[str]] = {}
+    by_group: dict[str | None, list[str]] = {}
     for (field, item), after in last.items():
         before = first[(field, item)]
         if before == after:
@@ -199,6 +262,8 @@ def _inverse_events(conn: sqlite3.Connection, effect: list[list[Any]]) -> list[d
             by_label.setdefault(before, []).append(item)
         elif field == "excluded" and (item in cur_excl) == after:
             by_flag.setdefault(before, []).append(item)
+        elif field == "group" and cur_groups.get(item) == after:
+            by_group.setdefault(before, []).append(item)
     events: list[dict[str, Any]] = []
     for label, items in by_label.items():
         if label is None:
@@ -207,6 +272,8 @@ def _inverse_events(conn: sqlite3.Connection, effect: list[list[Any]]) -> list[d
             events.append({"type": "label", "items": items, "label": label})
     for flag, items in by_flag.items():
         events.append({"type": "exclude" if flag else "include", "items": items})
+    for group, items in by_group.items():  # back to the group they were in (None: their cluster)
+        events.append({"type": "merge", "items": items, "into": group})
     return events
 
 
@@ -273,10 +340,12 @@ class AnnotationStore:
         with self._read() as conn:
             labels = conn.execute("SELECT item, label FROM labels ORDER BY item").fetchall()
             excluded = [r[0] for r in conn.execute("SELECT item FROM excluded ORDER BY item")]
+            groups = conn.execute("SELECT item, grp FROM groups ORDER BY item").fetchall()
             version = self._version(conn)
         # Items gone from this build (a file removed) keep their log; they come back if it does.
         return {"version": version, "labels": {i: lab for i, lab in labels if i in self.items},
-                "excluded": [i for i in excluded if i in self.items]}
+                "excluded": [i for i in excluded if i in self.items],
+                "groups": {i: g for i, g in groups if i in self.items}}
 
     def version(self) -> int:
         with self._read() as conn:
@@ -302,21 +371,24 @@ class AnnotationStore:
         """The state recomputed from the log alone (a check that the derived tables are right)."""
         labels: dict[str, str] = {}
         excluded: set[str] = set()
+        groups: dict[str, str] = {}
         with self._read() as conn:
             version = self._version(conn)
             for (effect,) in conn.execute("SELECT effect FROM events ORDER BY seq"):
                 for field, item, _b, after in json.loads(effect):
-                    if field == "label":
+                    if field in ("label", "group"):
+                        target = labels if field == "label" else groups
                         if after is None:
-                            labels.pop(item, None)
+                            target.pop(item, None)
                         else:
-                            labels[item] = after
+                            target[item] = after
                     elif after:
                         excluded.add(item)
                     else:
                         excluded.discard(item)
         return {"version": version, "labels": {i: lab for i, lab in sorted(labels.items()) if i in self.items},
-                "excluded": sorted(excluded & self.items)}
+                "excluded": sorted(excluded & self.items),
+                "groups": {i: g for i, g in sorted(groups.items()) if i in self.items}}
 
     # ------------------------------------------------------------------ writes
     def append(self, events: Any, keep_time: bool = False) -> AppendResult:

@@ -37,7 +37,7 @@ def post(client: Any, url: str, body: Any, **headers: str) -> Any:
 
 def test_state_starts_empty_and_follows_events(app_ids: tuple[Any, list[str]]) -> None:
     client, ids = app_ids
-    assert client.get("/api/state").get_json() == {"version": 0, "labels": {}, "excluded": []}
+    assert client.get("/api/state").get_json() == {"version": 0, "labels": {}, "excluded": [], "groups": {}}
     r = post(client, "/api/events", {"events": [
         {"id": "e1", "type": "label", "items": ids[:3], "label": "cat", "author": "ann"},
         {"id": "e2", "type": "exclude", "items": [ids[1]]},
@@ -78,7 +78,7 @@ def test_unknown_item_is_400_naming_it_with_nothing_applied(app_ids: tuple[Any, 
     ]})
     assert r.status_code == 400
     assert "deadbeefdeadbeef" in r.get_json()["error"] and r.get_json()["item"] == "deadbeefdeadbeef"
-    assert client.get("/api/state").get_json() == {"version": 0, "labels": {}, "excluded": []}
+    assert client.get("/api/state").get_json() == {"version": 0, "labels": {}, "excluded": [], "groups": {}}
 
 
 def test_undo_and_redo_act_on_the_callers_author(app_ids: tuple[Any, list[str]]) -> None:

@@ -68,7 +68,7 @@ def test_bad_event_rejects_the_whole_batch(store: AnnotationStore, bad: dict, na
     with pytest.raises(EventError) as err:
         store.append([good, bad])
     assert named in str(err.value)
-    assert store.state() == {"version": 0, "labels": {}, "excluded": []}
+    assert store.state() == {"version": 0, "labels": {}, "excluded": [], "groups": {}}
 
 
 def test_undo_and_redo_are_appended_inverse_events(store: AnnotationStore) -> None:

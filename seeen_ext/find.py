@@ -1,0 +1,303 @@
+"""Find and repair: similar items, text search, split, similar clusters and label suggestions.
+
+Plain functions over a bundle's embeddings (rows of an L2-normalised float32 matrix) and the
+annotation state; no Flask, no store. The server's ``find_api`` blueprint and the benchmarks call
+them, so what the viewer shows is what these functions return.
+
+Why these choices:
+
+- A set of items (a selection, a cluster) is searched by its centroid (the normalised mean of its
+  members), with the members left out of the answer: "more like these", not "these again".
+- Split re-clusters only the members' embeddings, with k-means on unit vectors (spherical
+  k-means in effect) and k chosen by the silhouette, because the build's clusterer already
+  declined to split them: density-based clustering sees one blob, a centroid method still finds
+  the two classes inside it. Fewer than :data:`MIN_SPLIT` items cannot be split meaningfully.
+- Suggestions are recognition (:mod:`seeen_ext.recognize`) of the unlabelled items against the
+  labelled, non-excluded ones: the same nearest-neighbour rule and the same calibrated threshold,
+  so a suggestion is exactly what ``pixplot recognize`` would answer. Only items without a label
+  are ever suggested, so a label the annotator set is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pixplot.errors import UserError
+from pixplot.knn import normalise
+from seeen_ext.index import Index
+
+#: Splitting needs at least this many items: with fewer, two sub-groups of two say nothing.
+MIN_SPLIT = 4
+#: Most sub-groups a split proposes when the caller does not say how many.
+MAX_SPLIT = 8
+#: Members used to choose the number of sub-groups (silhouette is quadratic in them).
+SPLIT_SAMPLE = 3000
+#: At most this many members of a set are left out of its neighbours by over-fetching; a larger
+#: set is searched for ``k + SKIP_FETCH`` and filtered (fewer answers when the set is compact).
+SKIP_FETCH = 2000
+
+
+def centroid(E: np.ndarray, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The unit-length mean direction of ``rows`` of ``E`` (shape (d,))."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == 0:
+        raise UserError("nothing to search from: give at least one item")
+    return normalise(np.asarray(E[rows], dtype=np.float32).mean(axis=0))[0]
+
+
+@dataclass
+class Neighbour:
+    row: int
+    score: float  # cosine similarity to the query (1 = identical)
+
+
+def neighbours(index: Index, query: np.ndarray, k: int, skip: Iterable[int] = ()) -> list[Neighbour]:
+    """The ``k`` nearest indexed rows to ``query`` (a vector), best first, without ``skip``."""
+    skip = set(int(s) for s in skip)
+    fetch = min(len(index), k + min(len(skip), SKIP_FETCH))
+    if fetch <= 0:
+        return []
+    hits = index.search(normalise(query), fetch)
+    out = []
+    for i, s in zip(hits.indices[0], hits.scores[0], strict=True):
+        if i < 0 or int(i) in skip:
+            continue
+        out.append(Neighbour(int(i), float(s)))
+        if len(out) == k:
+            break
+    return out
+
+
+def neighbours_of(index: Index, E: np.ndarray, rows: Sequence[int], k: int) -> list[Neighbour]:
+    """More like ``rows``: the nearest items to their centroid, the rows themselves left out."""
+    return neighbours(index, centroid(E, rows), k, skip=rows)
+
+
+def text_neighbours(embedder: Any, index: Index, text: str, k: int, embedder_name: str = "") -> list[Neighbour]:
+    """The items whose embeddings best match ``text``, for an embedder that also embeds text
+    (a CLIP-family model offering ``embed_text(list[str])``)."""
+    if not text.strip():
+        raise UserError("type some words to search for")
+    if not callable(getattr(embedder, "embed_text", None)):
+        name = embedder_name or getattr(embedder, "name", type(embedder).__name__)
+        raise UserError(f"text search needs a CLIP-family embedder; this bundle was built with {name!r} "
+                        "(rebuild with a CLIP embedder to search by words)")
+    vec = np.asarray(embedder.embed_text([text]), dtype=np.float32).reshape(1, -1)
+    if vec.shape[1] != index_dim(index):
+        raise UserError(f"the text embedding has {vec.shape[1]} dimensions, the bundle's images "
+                        f"{index_dim(index)}; the bundle was built with another embedder")
+    return neighbours(index, vec[0], k)
+
+
+def index_dim(index: Any) -> int:
+    """The dimension of an index's vectors (exact or approximate)."""
+    if hasattr(index, "dim"):
+        return int(index.dim)
+    return int(index.vectors.shape[1])
+
+
+# ---------------------------------------------------------------------------- split
+
+
+@dataclass
+class SubGroup:
+    rows: list[int]
+    cohesion: float  # mean cosine similarity of the members to their centroid
+
+
+def cohesion(E: np.ndarray, rows: Sequence[int]) -> float:
+    X = normalise(np.asarray(E[np.asarray(rows, dtype=np.int64)], dtype=np.float32))
+    c = normalise(X.mean(axis=0))[0]
+    return float((X @ c).mean())
+
+
+def split(E: np.ndarray, rows: Sequence[int], k: int | None = None, seed: int = 0) -> list[SubGroup]:
+    """Re-cluster ``rows`` of ``E`` into sub-groups, largest first.
+
+    ``k`` sub-groups when given (2 or more); otherwise 2 to :data:`MAX_SPLIT`, whichever gives the
+    best silhouette on (a sample of) the members."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    rows = np.asarray(list(dict.fromkeys(int(r) for r in rows)), dtype=np.int64)
+    if len(rows) < MIN_SPLIT:
+        raise UserError(f"cannot split {len(rows)} item{'s' if len(rows) != 1 else ''}: a split needs at least "
+                        f"{MIN_SPLIT}; label or exclude them one by one")
+    if k is not None and not 2 <= k <= len(rows) // 2:
+        raise UserError(f"cannot split {len(rows)} items into {k} sub-groups: give 2 to {len(rows) // 2}")
+    X = normalise(np.asarray(E[rows], dtype=np.float32))
+    rng = np.random.default_rng(seed)
+
+    def fit(kk: int, data: np.ndarray) -> Any:
+        return KMeans(n_clusters=kk, n_init=4, random_state=seed).fit(data)
+
+    if k is None:
+        sample = X if len(X) <= SPLIT_SAMPLE else X[np.sort(rng.choice(len(X), SPLIT_SAMPLE, replace=False))]
+        best, best_score = 2, -2.0
+        for kk in range(2, min(MAX_SPLIT, len(sample) // 2) + 1):
+            lab = fit(kk, sample).labels_
+            if len(np.unique(lab)) < 2:
+                continue
+            score = float(silhouette_score(sample, lab, metric="cosine"))
+            if score > best_score + 1e-9:
+                best, best_score = kk, score
+        k = best
+    labels = fit(k, X).labels_
+    groups = [rows[labels == g].tolist() for g in range(k)]
+    groups = [g for g in groups if g]
+    groups.sort(key=lambda g: (-len(g), g[0]))
+    return [SubGroup(g, cohesion(E, g)) for g in groups]
+
+
+# ---------------------------------------------------------------------------- similar clusters
+
+
+def group_rows(keys: np.ndarray) -> dict[Any, np.ndarray]:
+    """Rows of each distinct key (one sort, not one scan per key)."""
+    order = np.argsort(keys, kind="stable")
+    uniq, starts = np.unique(keys[order], return_index=True)
+    ends = list(starts[1:]) + [len(order)]
+    return {u.item(): order[s:e] for u, s, e in zip(uniq, starts, ends, strict=True)}
+
+
+def centroids(E: np.ndarray, groups: Mapping[Any, np.ndarray]) -> tuple[list[Any], np.ndarray]:
+    """(keys, unit centroid per key) for groups of rows."""
+    keys = list(groups)
+    C = np.zeros((len(keys), E.shape[1]), np.float32)
+    for j, key in enumerate(keys):
+        C[j] = np.asarray(E[groups[key]], dtype=np.float32).mean(axis=0)
+    return keys, normalise(C)
+
+
+@dataclass
+class SimilarGroup:
+    key: Any
+    score: float  # cosine similarity of the two centroids
+    size: int
+
+
+def similar_groups(E: np.ndarray, groups: Mapping[Any, np.ndarray], key: Any, k: int = 10,
+                   query_rows: Sequence[int] | None = None) -> list[SimilarGroup]:
+    """The groups whose centroids are nearest ``key``'s (or ``query_rows``' centroid), best first,
+    ``key`` itself left out: candidates to merge into it."""
+    keys, C = centroids(E, groups)
+    if query_rows is not None:
+        q = centroid(E, query_rows)
+    elif key in groups:
+        q = C[keys.index(key)]
+    else:
+        raise UserError(f"no cluster {key!r}")
+    scores = C @ q
+    order = np.argsort(-scores, kind="stable")
+    out = []
+    for j in order:
+        if keys[j] == key:
+            continue
+        out.append(SimilarGroup(keys[j], float(scores[j]), len(groups[keys[j]])))
+        if len(out) == k:
+            break
+    return out
+
+
+def effective_groups(cluster_of: np.ndarray, ids: Sequence[str], overrides: Mapping[str, str],
+                     noise: bool = False) -> dict[str, np.ndarray]:
+    """Rows of each group: an item's cluster number as a string (``"12"``), unless a split or merge
+    put it in another group (``overrides``: item id -> group, from the store's state). Noise
+    (cluster -1) is left out unless ``noise``."""
+    keys = np.array([str(int(c)) for c in cluster_of], dtype=object)
+    if overrides:
+        index = {iid: i for i, iid in enumerate(ids)}
+        for iid, grp in overrides.items():
+            i = index.get(iid)
+            if i is not None:
+                keys[i] = grp
+    groups = group_rows(keys.astype(str))
+    if not noise:
+        groups.pop("-1", None)
+    return groups
+
+
+# ---------------------------------------------------------------------------- suggestions
+
+
+@dataclass
+class Suggestion:
+    row: int
+    label: str
+    score: float  # similarity of the nearest labelled item (recognition's score)
+    agree: float  # share of the k nearest labelled items that carry the label
+    neighbour: str  # id of that nearest labelled item
+
+
+@dataclass
+class Suggestions:
+    threshold: float
+    threshold_source: str  # "auto" (calibrated) or "given"
+    gallery: int  # labelled, non-excluded items suggested from
+    candidates: int  # unlabelled items considered
+    items: list[Suggestion]
+    unknown: int  # candidates whose best match is below the threshold
+
+    def by_label(self) -> list[dict[str, Any]]:
+        """Groups of suggestions, one per label: the most confident groups first, each best first."""
+        groups: dict[str, list[Suggestion]] = {}
+        for s in self.items:
+            groups.setdefault(s.label, []).append(s)
+        for g in groups.values():
+            g.sort(key=lambda s: (-s.score, -s.agree, s.row))
+        ordered = sorted(groups.items(), key=lambda kv: (-float(np.mean([s.score for s in kv[1]])), kv[0]))
+        return [{"label": lab, "items": g} for lab, g in ordered]
+
+
+def suggester(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], threshold: str | float = "auto",
+              k: int = 5) -> Any:
+    """The recogniser suggestions use: the labelled, non-excluded items, their index and the
+    calibrated threshold (rebuild it when the annotations change)."""
+    from seeen_ext.gallery import gallery_from_state
+    from seeen_ext.recognize import make_recogniser
+
+    g = gallery_from_state(bundle, dict(labels), set(excluded), "annotations")
+    if len(g) == 0:
+        raise UserError("no labelled items yet: label a cluster or two, then ask for suggestions")
+    try:
+        return make_recogniser(g, threshold, k)
+    except UserError as exc:
+        raise UserError(f"suggestions need a calibrated threshold ({exc}); label a second item of some label") \
+            from exc
+
+
+def suggest(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], threshold: str | float = "auto",
+            k: int = 5, candidates: Sequence[int] | None = None, rec: Any = None) -> Suggestions:
+    """Label suggestions for unlabelled items (noise, excluded, members of unlabelled clusters).
+
+    ``labels``/``excluded``: the store's state. ``candidates``: rows to consider (default: every
+    unlabelled item); labelled rows among them are dropped, so a label is never overwritten.
+    ``rec``: a :func:`suggester` built for this state (the server caches one per version)."""
+    from seeen_ext.recognize import UNKNOWN
+
+    if rec is None:
+        rec = suggester(bundle, labels, excluded, threshold, k)
+    g = rec.gallery
+    ids = bundle.ids
+    if candidates is None:
+        rows = np.array([i for i, iid in enumerate(ids) if iid not in labels], dtype=np.int64)
+    else:
+        rows = np.array([int(r) for r in candidates if ids[int(r)] not in labels], dtype=np.int64)
+    E = bundle.embeddings
+    items: list[Suggestion] = []
+    unknown = 0
+    for start in range(0, len(rows), 4096):
+        part = rows[start:start + 4096]
+        matches = rec.match(np.asarray(E[part], dtype=np.float32))
+        for r, m in zip(part, matches, strict=True):
+            if m.label == UNKNOWN:
+                unknown += 1
+                continue
+            agree = sum(1 for nb in m.neighbours if nb["label"] == m.label) / max(1, len(m.neighbours))
+            items.append(Suggestion(int(r), m.label, float(m.score), float(agree), m.neighbours[0]["id"]))
+    return Suggestions(threshold=float(rec.threshold), threshold_source="auto" if rec.calibration else "given",
+                       gallery=len(g), candidates=len(rows), items=items, unknown=unknown)
