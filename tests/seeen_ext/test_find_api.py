@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pixplot.bundle_read import open_bundle
+from pixplot.bundle import open_bundle
 from seeen_ext.server import TOKEN_HEADER, create_app
 from tests.seeen_ext.test_find import classes_bundle
 
