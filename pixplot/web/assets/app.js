@@ -1,10 +1,13 @@
 // The app: loads the bundle, owns the map, the store and the clusters, and offers the actions
-// that keys, mouse and panels call. Panels never touch WebGL; the map never reads the store.
+// that keys, mouse and panels call. It touches no DOM: what the page shows (tooltip, toast, help,
+// downloads, panels) listens to its events ('hover', 'toast', 'help', 'download', 'tab',
+// 'focusLabel', 'clusters', 'clusterStats', 'colors', 'layout', 'status'). Panels never touch WebGL;
+// the map never reads the store, and the app uses only the map's public API.
 
 import { ClusterSet } from './clusterset.js';
 import { colorsFromCodes, cssColor } from './colors.js';
 import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
-import { h } from './dom.js';
+import { initialAuthor } from './author.js';
 import { SpatialGrid } from './grid.js';
 import { PointMap } from './map.js';
 import { startSaving } from './saving.js';
@@ -12,8 +15,8 @@ import { FLAG } from './shaders.js';
 import { Store } from './store.js';
 
 export class App {
-  constructor(ui) {
-    this.ui = ui;
+  constructor({ canvas }) {
+    this.canvas = canvas;
     this.listeners = new Map();
     this.store = null;
     this.clusters = [];
@@ -46,7 +49,7 @@ export class App {
       loadLayout(m, this.layoutName),
       this.clusteringName ? loadClusterLabels(m, this.clusteringName) : null,
     ]);
-    this.map = new PointMap(this.ui.canvas, { manifest: m, thumbUrl: (i) => this.thumbUrl(i) });
+    this.map = new PointMap(this.canvas, { manifest: m, thumbUrl: (i) => this.thumbUrl(i) });
     this.timings.gl = performance.now() - t0;
     const [xy, labels] = await binary;
     this.timings.layout = performance.now() - t0;
@@ -138,12 +141,7 @@ export class App {
     if (!mem.length) return;
     this.store.setView({ cluster: c });
     this.selectCluster(c);
-    const [x0, y0, x1, y1] = this.boxOf(mem);
-    const r = this.map.baseSize * this.map.sizeScale;
-    const target = this.map.camera.fitBox(x0 - r, y0 - r, x1 + r, y1 + r);
-    target.k = Math.min(target.k, 56 / r); // thumbnails about 56 px: the cluster's shape stays visible
-    this.map.camera.flyTo(target);
-    this.map.requestRender();
+    this.map.zoomToPoints(mem, { maxPointPx: 56 }); // thumbnails about 56 px: the cluster's shape stays visible
   }
 
   selectCluster(c) {
@@ -153,7 +151,8 @@ export class App {
 
   selectCurrentCluster() {
     let c = this.store.view.cluster;
-    if (this.map.hover >= 0) c = this.clusterOf[this.map.hover];
+    const hv = this.map.get('hover');
+    if (hv >= 0) c = this.clusterOf[hv];
     if (c === null || c === undefined) return;
     this.store.setView({ cluster: c });
     this.selectCluster(c);
@@ -252,22 +251,22 @@ export class App {
 
   pickAt(sx, sy) {
     if (!this.grid || !this.store) return -1;
-    const [x, y] = this.map.camera.toData(sx, sy);
+    const [x, y] = this.map.toData(sx, sy);
     return this.grid.pick(x, y, this.map.pointRadius(), (i) => !this.hidden(i));
   }
 
   hoverAt(sx, sy) {
     const i = sx < 0 ? -1 : this.pickAt(sx, sy);
     this.map.setHover(i);
-    const tip = this.ui.tooltip;
-    if (i < 0) { tip.hidden = true; return; }
+    this.emit('hover', { i, sx, sy, text: i < 0 ? '' : this.describe(i) });
+  }
+
+  /** One line about an item: its label, cluster and whether it is excluded. */
+  describe(i) {
     const st = this.store;
     const lab = st.labelOfIndex(i);
     const c = this.clusterOf[i];
-    tip.textContent = `${lab ?? 'unlabelled'} · ${c < 0 ? 'noise' : `cluster ${c}`}${st.excluded[i] ? ' · excluded' : ''}`;
-    tip.style.left = `${sx + 14}px`;
-    tip.style.top = `${sy + 14}px`;
-    tip.hidden = false;
+    return `${lab ?? 'unlabelled'} · ${c < 0 ? 'noise' : `cluster ${c}`}${st.excluded[i] ? ' · excluded' : ''}`;
   }
 
   clickAt(sx, sy, toggle) {
@@ -294,7 +293,7 @@ export class App {
   }
 
   selectAllVisible() {
-    const [x0, y0, x1, y1] = this.map.camera.bounds();
+    const [x0, y0, x1, y1] = this.map.bounds();
     this.store.select(this.grid.inRect(x0, y0, x1, y1, (i) => !this.hidden(i)), 'replace', 'all');
   }
 
@@ -365,33 +364,14 @@ export class App {
   // ---- view ----------------------------------------------------------------------------------------
 
   fit(animate = true) {
-    const cam = this.map.camera;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-    const xy = this.positions;
-    for (let j = 0; j < xy.length; j += 2) {
-      if (xy[j] < x0) x0 = xy[j];
-      if (xy[j] > x1) x1 = xy[j];
-      if (xy[j + 1] < y0) y0 = xy[j + 1];
-      if (xy[j + 1] > y1) y1 = xy[j + 1];
-    }
-    const r = this.map.baseSize;
-    const target = Number.isFinite(x0) ? cam.fitBox(x0 - r, y0 - r, x1 + r, y1 + r, 0.03) : { x: 0, y: 0, k: cam.k };
-    if (animate) cam.flyTo(target); else cam.set(target);
-    this.map.requestRender();
+    const [x0, y0, x1, y1] = this.grid ? [this.grid.x0, this.grid.y0, this.grid.x1, this.grid.y1] : boxOfAll(this.positions);
+    const r = this.map.baseSize / 2; // with the half point zoomToArea adds: a whole point of margin
+    if (Number.isFinite(x0)) this.map.zoomToArea([x0 - r, y0 - r, x1 + r, y1 + r], { padding: 0.03, animate });
   }
 
-  panBy(dx, dy) { this.map.camera.panBy(dx, dy); this.map.requestRender(); }
-
-  zoomBy(f) {
-    const cam = this.map.camera;
-    cam.zoomAt(cam.width / 2, cam.height / 2, f);
-    this.map.requestRender();
-  }
-
-  pointSize(f) {
-    this.map.sizeScale = Math.min(8, Math.max(0.25, this.map.sizeScale * f));
-    this.map.requestRender();
-  }
+  panBy(dx, dy) { this.map.panBy(dx, dy); }
+  zoomBy(f) { this.map.zoomBy(f); }
+  pointSize(f) { this.map.set({ pointScale: this.map.get('pointScale') * f }); }
 
   setTool(tool) { this.store.setView({ tool }); }
   toggleUnlabelled() { this.store.setView({ unlabelledOnly: !this.store.view.unlabelledOnly }); }
@@ -407,11 +387,10 @@ export class App {
     this.setLayout(names[(names.indexOf(this.layoutName) + 1) % names.length]);
   }
 
-  detailHovered() { if (this.map.hover >= 0) this.store.setView({ detail: this.map.hover }); }
+  detailHovered() { const hv = this.map.get('hover'); if (hv >= 0) this.store.setView({ detail: hv }); }
 
   escape() {
     const st = this.store;
-    if (this.ui.help.open) { this.ui.help.close(); return; }
     if (st.view.detail >= 0) { st.setView({ detail: -1 }); return; }
     if (st.selCount) { st.clearSelection(); return; }
     if (st.view.cluster !== null) st.setView({ cluster: null });
@@ -419,13 +398,10 @@ export class App {
 
   focusLabel() {
     this.showTab('selection');
-    this.ui.labelInput().focus();
+    this.emit('focusLabel');
   }
 
-  toggleHelp() {
-    const d = this.ui.help;
-    if (d.open) d.close(); else d.showModal();
-  }
+  toggleHelp() { this.emit('help'); }
 
   showTab(name) { this.emit('tab', name); }
   setTabCount(name, count) { this.emit('tabCount', { name, count }); }
@@ -435,13 +411,7 @@ export class App {
     this.emit('status', s);
   }
 
-  toast(text) {
-    const t = this.ui.toast;
-    t.textContent = text;
-    t.hidden = false;
-    clearTimeout(this.toastTimer);
-    this.toastTimer = setTimeout(() => { t.hidden = true; }, 2500);
-  }
+  toast(text) { this.emit('toast', text); }
 
   /** The annotations as a downloadable JSON document. */
   exportDocument() {
@@ -453,40 +423,24 @@ export class App {
    * be sent: this browser's document. */
   exportAnnotations() {
     const s = this.saver;
-    const download = (href, revoke) => {
-      const a = h('a', { href, download: 'annotations.json' });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      if (revoke) setTimeout(() => URL.revokeObjectURL(href), 10000);
-    };
     if (s && s.mode === 'server' && !s.queue.queue.length) {
-      download('api/export?format=json', false);
+      this.emit('download', { url: 'api/export?format=json', filename: 'annotations.json' });
       return;
     }
     if (s && s.mode === 'server') this.toast('Some changes are not on the server yet: exporting this browser\'s copy.');
     const blob = new Blob([JSON.stringify(this.exportDocument(), null, 1)], { type: 'application/json' });
-    download(URL.createObjectURL(blob), true);
-  }
-
-}
-
-const AUTHOR_KEY = 'pixplot-author';
-
-/** The annotator's name: `?author=NAME` in the address (remembered), else the name last used. */
-function initialAuthor() {
-  const given = new URLSearchParams(location.search).get('author');
-  if (given !== null) rememberAuthor(given);
-  try {
-    return (localStorage.getItem(AUTHOR_KEY) || '').slice(0, 128);
-  } catch {
-    return (given || '').slice(0, 128);
+    this.emit('download', { blob, filename: 'annotations.json' });
   }
 }
 
-/** Remember the annotator's name in this browser (storage may be unavailable: then for this page only). */
-export function rememberAuthor(name) {
-  try {
-    localStorage.setItem(AUTHOR_KEY, name.slice(0, 128));
-  } catch { /* private mode: the name lasts as long as the page */ }
+/** The data box of every position: [x0, y0, x1, y1]. */
+function boxOfAll(xy) {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let j = 0; j < xy.length; j += 2) {
+    if (xy[j] < x0) x0 = xy[j];
+    if (xy[j] > x1) x1 = xy[j];
+    if (xy[j + 1] < y0) y0 = xy[j + 1];
+    if (xy[j + 1] > y1) y1 = xy[j + 1];
+  }
+  return [x0, y0, x1, y1];
 }

@@ -11,6 +11,7 @@ export class Camera {
     this.width = 1;
     this.height = 1;
     this.anim = null;
+    this.maxK = MAX_K; // the map lowers it so that zoom stops at the previews' native resolution
   }
 
   resize(width, height) {
@@ -34,7 +35,8 @@ export class Camera {
   }
 
   clampK(k) {
-    return Math.min(MAX_K, Math.max(MIN_K * Math.min(this.width, this.height) / 800, k));
+    const lo = MIN_K * Math.min(this.width, this.height) / 800;
+    return Math.max(lo, Math.min(this.maxK, MAX_K, k));
   }
 
   /** Zoom by `factor` keeping the data point under (sx, sy) still. */

@@ -4,7 +4,7 @@
 const CLICK_PX = 4;
 
 export function attachPointer(canvas, overlay, app) {
-  const cam = app.map.camera;
+  const map = app.map;
   const pointers = new Map();
   let drag = null;
   let pinch = null;
@@ -49,10 +49,9 @@ export function attachPointer(canvas, overlay, app) {
       const [a, b] = [...pointers.values()];
       const dist = Math.hypot(a[0] - b[0], a[1] - b[1]);
       const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
-      cam.panBy(mid[0] - pinch.mid[0], mid[1] - pinch.mid[1]);
-      if (pinch.dist > 0) cam.zoomAt(mid[0], mid[1], dist / pinch.dist);
+      map.panBy(mid[0] - pinch.mid[0], mid[1] - pinch.mid[1]);
+      if (pinch.dist > 0) map.zoomBy(dist / pinch.dist, mid[0], mid[1]);
       pinch = { dist, mid };
-      app.map.requestRender();
       return;
     }
     if (!drag) {
@@ -61,8 +60,7 @@ export function attachPointer(canvas, overlay, app) {
     }
     if (Math.hypot(p[0] - drag.start[0], p[1] - drag.start[1]) > CLICK_PX) drag.moved = true;
     if (drag.tool === 'pan') {
-      cam.panBy(p[0] - drag.last[0], p[1] - drag.last[1]);
-      app.map.requestRender();
+      map.panBy(p[0] - drag.last[0], p[1] - drag.last[1]);
     } else if (drag.tool === 'lasso') {
       const q = drag.pts[drag.pts.length - 1];
       if (Math.hypot(p[0] - q[0], p[1] - q[1]) >= 2) drag.pts.push(p);
@@ -90,10 +88,10 @@ export function attachPointer(canvas, overlay, app) {
       return;
     }
     if (d.tool === 'lasso' && d.pts.length >= 3) {
-      app.selectPolygon(d.pts.map((q) => cam.toData(q[0], q[1])), d.mode);
+      app.selectPolygon(d.pts.map((q) => map.toData(q[0], q[1])), d.mode);
     } else if (d.tool === 'box') {
       const [x0, y0] = d.start;
-      app.selectPolygon([[x0, y0], [p[0], y0], p, [x0, p[1]]].map((q) => cam.toData(q[0], q[1])), d.mode);
+      app.selectPolygon([[x0, y0], [p[0], y0], p, [x0, p[1]]].map((q) => map.toData(q[0], q[1])), d.mode);
     }
   };
   canvas.addEventListener('pointerup', finish);
@@ -104,18 +102,14 @@ export function attachPointer(canvas, overlay, app) {
     e.preventDefault();
     const [x, y] = local(e);
     const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
-    if (e.ctrlKey && Math.abs(dy) < 50) cam.zoomAt(x, y, Math.exp(-dy * 0.01)); // trackpad pinch
-    else cam.zoomAt(x, y, Math.exp(-dy * 0.0015));
-    app.map.requestRender();
+    if (e.ctrlKey && Math.abs(dy) < 50) map.zoomBy(Math.exp(-dy * 0.01), x, y); // trackpad pinch
+    else map.zoomBy(Math.exp(-dy * 0.0015), x, y);
   }, { passive: false });
 
   canvas.addEventListener('dblclick', (e) => {
     const [x, y] = local(e);
-    const target = { x: cam.x, y: cam.y, k: cam.k * 2 };
-    const [dx, dy] = cam.toData(x, y);
-    target.x = dx + (cam.x - dx) / 2;
-    target.y = dy + (cam.y - dy) / 2;
-    cam.flyTo(target, 250);
-    app.map.requestRender();
+    const v = map.view();
+    const [dx, dy] = map.toData(x, y);
+    map.setView({ x: dx + (v.x - dx) / 2, y: dy + (v.y - dy) / 2, k: v.k * 2 }, 250);
   });
 }

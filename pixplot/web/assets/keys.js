@@ -70,7 +70,10 @@ export function attachKeys(app) {
     if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
     if (e.altKey) return;
     if (t && t.tagName === 'BUTTON' && (e.key === 'Enter' || e.key === ' ')) return; // the button's own action
-    const fn = table.get(keyName(e));
+    const name = keyName(e);
+    // A dialog is open: its own keys (Escape closes it); `?` still toggles the help.
+    if (document.querySelector('dialog[open]') && name !== '?') return;
+    const fn = table.get(name);
     if (!fn) return;
     e.preventDefault();
     fn(app);

@@ -2,27 +2,28 @@
 // `window.pixplot` is a small API for tests, benchmarks and the browser console.
 
 import { startUpload } from './api.js';
-import { App, rememberAuthor } from './app.js';
+import { App } from './app.js';
+import { rememberAuthor } from './author.js';
 import { $, h } from './dom.js';
 import { attachPointer } from './interact.js';
 import { attachKeys } from './keys.js';
 import { mountClusters } from './panels/clusters.js';
 import { mountDetail } from './panels/detail.js';
-import { buildHelp } from './panels/help.js';
+import { buildHelp, mountHelp } from './panels/help.js';
 import { mountLabels } from './panels/labels.js';
 import { mountLegend } from './panels/legend.js';
 import { mountSelection } from './panels/selection.js';
+import { mountDownload } from './ui/download.js';
+import { mountToast } from './ui/toast.js';
+import { mountTooltip } from './ui/tooltip.js';
 
 const help = buildHelp();
 document.body.append(help);
-const ui = {
-  canvas: $('#map'),
-  tooltip: $('#tooltip'),
-  toast: $('#toast'),
-  help,
-  labelInput: () => $('#label-input'),
-};
-const app = new App(ui);
+const canvas = $('#map');
+const app = new App({ canvas });
+mountHelp(help, app);
+mountToast($('#toast'), app);
+mountDownload(app);
 
 function fail(err) {
   console.error(err);
@@ -58,7 +59,7 @@ function buildToolbar() {
     if ('colorBy' in p) color.value = st.view.colorBy;
     if ('unlabelledOnly' in p) only.checked = st.view.unlabelledOnly;
     if ('tool' in p) for (const b of tools) b.classList.toggle('on', b.dataset.tool === st.view.tool);
-    ui.canvas.dataset.tool = st.view.tool;
+    canvas.dataset.tool = st.view.tool;
   });
   for (const b of tools) b.classList.toggle('on', b.dataset.tool === st.view.tool);
   app.on('status', (s) => { status.textContent = s.text; status.dataset.state = s.state; });
@@ -136,15 +137,17 @@ async function main() {
   mountLabels($('#pane-labels'), app);
   mountDetail($('#detail'), app);
   mountLegend($('#legend'), app);
-  attachPointer(ui.canvas, $('#lasso-path'), app);
+  mountTooltip($('#tooltip'), app);
+  app.on('focusLabel', () => $('#label-input').focus());
+  attachPointer(canvas, $('#lasso-path'), app);
   attachKeys(app);
   $('#loading').hidden = true;
   document.body.dataset.ready = '1';
 }
 
 function toClient(x, y) {
-  const [sx, sy] = app.map.camera.toScreen(x, y);
-  const r = ui.canvas.getBoundingClientRect();
+  const [sx, sy] = app.map.toScreen(x, y);
+  const r = canvas.getBoundingClientRect();
   return [sx + r.left, sy + r.top];
 }
 
@@ -191,5 +194,5 @@ window.pixplot = {
   },
   frameMs: () => app.map.timedDraw(),
   pan: (dx, dy) => app.panBy(dx, dy),
-  zoomTo: (x, y, k) => { app.map.camera.set({ x, y, k }); app.map.requestRender(); },
+  zoomTo: (x, y, k) => app.map.setView({ x, y, k }),
 };

@@ -2,6 +2,11 @@
 // changes, close-up previews. It knows nothing of labels or panels: the app hands it positions,
 // colours and flags. Items are points (one vertex each); past the GPU's largest point size the few
 // visible items are drawn as instanced quads.
+//
+// Public API (everything else is internal): setPositions, setColors, setFlags, setCells, setGrid,
+// select(indices), set({pointScale, maxPointPx, onTop}), get(name), subscribe(event, fn),
+// zoomToPoints(indices, opts), zoomToArea(box, opts), zoomBy, panBy, view(), setView(view),
+// toScreen, toData, screenPosition(i), pointPx(), pointRadius(), setHover, hover, requestRender.
 
 import { Atlases } from './atlas.js';
 import { Camera } from './camera.js';
@@ -11,6 +16,7 @@ const BG = [0.086, 0.094, 0.114];
 const TEXTURE_PX = 6; // below this on-screen size a point is drawn as a flat colour
 const VISIBLE_LIMIT = 60000;
 const PREVIEW_LIMIT = 300;
+const ON_TOP_LIMIT = 4000; // a focused group larger than this is drawn in the ordinary pass only
 
 const UNIFORMS = ['uT', 'uCenter', 'uK', 'uHalf', 'uSize', 'uMinPx', 'uBase', 'uHover', 'uMode', 'uPerAtlas',
   'uCols', 'uCellSize', 'uSheet', 'uTex', 'uFrame', 'uDpr', 'uMaxPoint'];
@@ -54,7 +60,10 @@ export class PointMap {
     this.layoutAnim = null;
     this.grid = null;
     this.visible = null;
-    this.frameListeners = [];
+    this.listeners = new Map(); // event -> Set of functions ('frame', 'view')
+    this.flags = new Uint8Array(this.n);
+    this.onTop = null; // items drawn again above the rest (a focused group: nothing hides them)
+    this.maxPointPx = Infinity; // zoom stops where a point reaches this many CSS pixels
     this.atlases = new Atlases(gl, manifest, thumbUrl, () => this.requestRender());
     this.stats = { frames: 0, lastDrawMs: 0, cacheRenders: 0 };
     this.version = 0;
@@ -137,7 +146,102 @@ export class PointMap {
   }
 
   setColors(rgba) { this.upload('color', rgba); this.requestRender(); }
-  setFlags(flags) { this.upload('flags', flags); this.requestRender(); }
+  setFlags(flags) { this.flags = flags; this.upload('flags', flags); this.requestRender(); }
+
+  /** Mark exactly these items as selected (the other flags stay). */
+  select(indices, selectedBit = 1) {
+    const f = this.flags;
+    for (let i = 0; i < f.length; i++) f[i] &= ~selectedBit;
+    for (const i of indices) f[i] |= selectedBit;
+    this.setFlags(f);
+  }
+
+  /** Options in the regl-scatterplot spirit: `pointScale` (thumbnail size factor), `maxPointPx`
+   * (zoom stops where an item is this many CSS pixels wide: the preview's native size), `onTop`
+   * (indices drawn above every other item, or null). */
+  set(opts) {
+    if ('pointScale' in opts) this.sizeScale = Math.min(8, Math.max(0.25, opts.pointScale));
+    if ('maxPointPx' in opts) this.maxPointPx = opts.maxPointPx;
+    if ('onTop' in opts) this.onTop = opts.onTop && opts.onTop.length ? opts.onTop : null;
+    this.camera.maxK = this.maxPointPx / (this.baseSize * this.sizeScale);
+    this.camera.set({ x: this.camera.x, y: this.camera.y, k: this.camera.k });
+    this.requestRender();
+  }
+
+  onTopSet() {
+    if (!this.onTopCache || this.onTopCache.list !== this.onTop) this.onTopCache = { list: this.onTop, set: new Set(this.onTop) };
+    return this.onTopCache.set;
+  }
+
+  get(name) {
+    return { pointScale: this.sizeScale, maxPointPx: this.maxPointPx, onTop: this.onTop, hover: this.hover,
+      animating: !!(this.layoutAnim || this.camera.anim), pointPx: this.pointPx(), n: this.n }[name];
+  }
+
+  /** Call `fn` on 'frame' (after each draw) or 'view' (the camera moved); returns an unsubscribe. */
+  subscribe(event, fn) {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event).add(fn);
+    return () => this.listeners.get(event).delete(fn);
+  }
+
+  emit(event, payload) {
+    for (const fn of this.listeners.get(event) || []) fn(payload);
+  }
+
+  // ---- the view --------------------------------------------------------------------------------
+
+  view() { return { x: this.camera.x, y: this.camera.y, k: this.camera.k }; }
+  setView(v, animate = false) {
+    if (animate) this.camera.flyTo({ ...v, k: this.camera.clampK(v.k) }, typeof animate === 'number' ? animate : 450);
+    else this.camera.set(v);
+    this.requestRender();
+  }
+
+  toScreen(x, y) { return this.camera.toScreen(x, y); }
+  toData(sx, sy) { return this.camera.toData(sx, sy); }
+  bounds() { return this.camera.bounds(); }
+  size() { return [this.camera.width, this.camera.height]; }
+
+  /** Where item i is (or is heading, during an animation) in CSS pixels of the canvas. */
+  screenPosition(i) { return this.camera.toScreen(this.current[2 * i], this.current[2 * i + 1]); }
+
+  /** Show a data box: `padding` a fraction of the view, `maxPointPx` caps the zoom so items stay at
+   * most this size, `align: 'top'` shows the top of a box taller than the view. */
+  zoomToArea([x0, y0, x1, y1], { padding = 0.08, maxPointPx = Infinity, animate = true, align = 'center' } = {}) {
+    const cam = this.camera;
+    const r = this.baseSize * this.sizeScale / 2;
+    const target = cam.fitBox(x0 - r, y0 - r, x1 + r, y1 + r, padding);
+    target.k = cam.clampK(Math.min(target.k, maxPointPx / (2 * r)));
+    if (align === 'top') {
+      const half = cam.height / 2 / target.k;
+      if (y1 - y0 + 2 * r > 2 * half) target.y = y1 + r - half * (1 - padding);
+    }
+    this.setView(target, animate);
+    return target;
+  }
+
+  /** Show these items (indices), their whole extent. */
+  zoomToPoints(indices, opts = {}) {
+    const xy = this.current;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const i of indices) {
+      const x = xy[2 * i], y = xy[2 * i + 1];
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+    if (!Number.isFinite(x0)) return null;
+    return this.zoomToArea([x0, y0, x1, y1], opts);
+  }
+
+  zoomBy(f, sx = this.camera.width / 2, sy = this.camera.height / 2) {
+    this.camera.zoomAt(sx, sy, f);
+    this.requestRender();
+  }
+
+  panBy(dx, dy) { this.camera.panBy(dx, dy); this.requestRender(); }
   setCells(cells) { this.upload('cell', cells); this.requestRender(); }
   setGrid(grid) { this.grid = grid; this.cull = null; this.requestRender(); }
 
@@ -157,7 +261,6 @@ export class PointMap {
     return this.pointPx() / 2 / this.camera.k;
   }
 
-  onFrame(fn) { this.frameListeners.push(fn); }
 
   requestRender() {
     if (this.raf) return;
@@ -168,7 +271,9 @@ export class PointMap {
   }
 
   frame(now) {
-    let more = this.camera.step(now);
+    const cam = this.camera;
+    const before = [cam.x, cam.y, cam.k];
+    let more = cam.step(now);
     if (this.layoutAnim) {
       const a = this.layoutAnim;
       const t = Math.min(1, (now - a.t0) / a.ms);
@@ -177,9 +282,15 @@ export class PointMap {
     }
     this.draw();
     this.scheduleDetail();
-    for (const fn of this.frameListeners) fn();
+    this.emit('frame');
+    if (before[0] !== cam.x || before[1] !== cam.y || before[2] !== cam.k || this.viewSent !== this.viewKey()) {
+      this.viewSent = this.viewKey();
+      this.emit('view', this.view());
+    }
     if (more) this.requestRender();
   }
+
+  viewKey() { return `${this.camera.x},${this.camera.y},${this.camera.k}`; }
 
   /** Ask for the atlas sheets and previews the current view needs (after the camera settles). */
   scheduleDetail() {
@@ -346,11 +457,21 @@ export class PointMap {
       }
     }
     if (!overlay) return;
-    if (textured && this.visible && this.visible.length <= PREVIEW_LIMIT) {
+    const top = this.onTop && this.onTop.length <= ON_TOP_LIMIT ? this.onTop : null;
+    const previews = textured && this.visible && this.visible.length <= PREVIEW_LIMIT;
+    if (previews) {
+      const skip = top ? this.onTopSet() : null;
       for (const i of this.visible) {
+        if (skip && skip.has(i)) continue;
         const th = this.atlases.thumb(i);
         if (th) { setMode(1, th); drawItems(i, 1); }
       }
+    }
+    for (const i of top || []) {
+      const th = textured ? this.atlases.thumb(i) : null;
+      const sheet = textured && !th ? this.atlases.sheet(this.atlases.atlasOf(i)) : null;
+      setMode(th ? 1 : sheet ? 0 : 2, th || sheet);
+      drawItems(i, 1);
     }
     const hv = this.hover;
     if (hv >= 0 && hv < this.n) {

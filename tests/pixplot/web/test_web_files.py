@@ -30,3 +30,14 @@ def test_every_import_points_at_an_existing_module():
     for p in modules():
         for target in re.findall(r"from '(\.[^']+)'", p.read_text()):
             assert (p.parent / target).resolve().is_file(), f"{p.name} imports missing {target}"
+
+
+def test_the_app_mediator_touches_no_dom_and_no_map_internals():
+    # app.js wires store, map and api; tooltip, toast, downloads and help live in ui/ and panels/.
+    src = (WEB / "assets" / "app.js").read_text()
+    assert not re.search(r"\bdocument\.\w|\bwindow\.\w|from './dom\.js'|\.camera\b", src)
+
+
+def test_only_the_map_uses_the_camera():
+    users = [p.name for p in modules() if ".camera" in p.read_text() and p.name not in ("map.js", "camera.js")]
+    assert users == []
