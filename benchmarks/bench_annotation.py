@@ -281,10 +281,10 @@ def recognise_new_faces(work: Path, bundle: Path, identities: int, strangers: in
 
 def run(name: str, bundle: Path, truth: dict[str, str]) -> dict[str, Any]:
     # A fresh store each run, so the count starts from nothing.
+    from seeen_ext.store import store_path
+
     for suffix in ("", "-wal", "-shm"):
-        p = bundle / f"annotations.sqlite{suffix}"
-        if p.exists():
-            p.unlink()
+        Path(f"{store_path(bundle)}{suffix}").unlink(missing_ok=True)
     proc, api = start_server(bundle)
     try:
         r = annotate(api, truth)

@@ -1,12 +1,46 @@
-"""Atomic file writes: a killed process never leaves a half-written file that looks whole."""
+"""Atomic file writes: a killed process never leaves a half-written file that looks whole.
+
+Files get the mode an ordinary ``open()`` would give them (0666 less the umask, so 0644 by
+default), not the private 0600 of :func:`tempfile.mkstemp`: a bundle is meant to be published by
+a static web server that usually runs as another user.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
+
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux allows (``/proc``); elsewhere
+    set and restored under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Mode of a new file as ``open()`` would create it: 0666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """Mode of a new folder as ``mkdir`` would create it: 0777 less the umask."""
+    return 0o777 & ~current_umask()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -15,6 +49,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), file_mode())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

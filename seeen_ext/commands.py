@@ -1,4 +1,4 @@
-"""CLI subcommands `serve`, `upload` and `annotations` (entry-point group ``pixplot.commands``).
+"""CLI subcommands `serve`, `upload`, `share` and `annotations` (entry-point group ``pixplot.commands``).
 
 Each ``register_*`` adds a subparser and a handler; the handler parses nothing itself and calls a
 plain function, then prints. The core CLI prints a raised UserError on one line and exits 2.
@@ -83,6 +83,25 @@ def run_upload(args: argparse.Namespace) -> int:
     s = res.summary()
     print(f"pixplot: {s['objects']} objects at {s['target']}: {s['uploaded']} uploaded "
           f"({s['bytes_sent']} bytes), {s['skipped']} already there")
+    return 0
+
+
+# ---------------------------------------------------------------------------- share
+
+
+def register_share(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "share", help="write a self-contained copy to publish: originals copied, labels baked in, nothing private")
+    _bundle_arg(p)
+    p.add_argument("dest", metavar="DEST", nargs="?", help="a new (or empty) folder for the copy")
+    p.add_argument("--zip", dest="zip_path", metavar="FILE", help="also (or instead) write the copy as a zip file")
+    p.set_defaults(func=run_share)
+
+
+def run_share(args: argparse.Namespace) -> int:
+    from seeen_ext.share import share_bundle, summary
+
+    print(summary(share_bundle(args.bundle, args.dest, args.zip_path)))
     return 0
 
 

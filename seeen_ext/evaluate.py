@@ -116,10 +116,10 @@ def truth_from_folders(bundle: Bundle) -> Truth:
 def annotation_labels(bundle_root: str | Path, item_ids: list[str]) -> dict[str, str]:
     """Labels annotators gave to these items in a bundle's store (excluded items keep theirs),
     without creating a store where there is none."""
-    from seeen_ext.store import AnnotationStore, store_path
+    from seeen_ext.store import AnnotationStore, existing_store
 
-    path = store_path(bundle_root)
-    if not path.is_file():
+    path = existing_store(bundle_root)
+    if path is None:
         return {}
     store = AnnotationStore(path, item_ids)
     try:
@@ -135,7 +135,7 @@ def truth_from_annotations(bundle: Bundle, source: str | Path | None = None) -> 
     labels = annotation_labels(root, bundle.ids)
     if not labels:
         why = "labels none of this bundle's items (none yet, or another collection)"
-        raise UserError(f"--truth-annotations {root}: its annotations.sqlite {why}; label clusters with "
+        raise UserError(f"--truth-annotations {root}: its annotation store {why}; label clusters with "
                         "`pixplot serve` first")
     return Truth(labels, f"annotations in {root}")
 

@@ -41,13 +41,13 @@ class Gallery:
 def _label_source(bundle: Any, label_column: str | None) -> tuple[dict[str, str], set[str], str]:
     """(labels, excluded ids, description) for a bundle's gallery."""
     from seeen_ext.evaluate import truth_from_column
-    from seeen_ext.store import AnnotationStore, store_path
+    from seeen_ext.store import AnnotationStore, existing_store
 
     if label_column:
         return truth_from_column(bundle, label_column).labels, set(), f"metadata column {label_column!r}"
     state: dict[str, Any] = {"labels": {}, "excluded": []}
-    path = store_path(bundle.root)
-    if path.is_file():
+    path = existing_store(bundle.root)
+    if path is not None:
         store = AnnotationStore(path, bundle.ids)
         try:
             state = store.state()

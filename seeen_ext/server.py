@@ -31,14 +31,15 @@ from werkzeug.exceptions import HTTPException
 from pixplot.bundle import Bundle, open_bundle
 from pixplot.errors import UserError
 from seeen_ext import export as exports
-from seeen_ext.store import AnnotationStore, EventError, open_store
+from seeen_ext.store import AnnotationStore, EventError, open_store, store_path
 
 TOKEN_HEADER = "X-Pixplot-Token"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 #: Entry-point group for extra API routes (recognition...): each is ``register(app)``; the
 #: context is ``app.extensions["pixplot"]`` (:class:`ServerContext`).
 SERVER_EXTENSIONS = "pixplot.server"
-#: Never served, whatever the path: the store and its journals, and build caches.
+#: Never served, whatever the path: a store left at the root by an older version (moved out on
+#: start) and its journals. Dot-folders (``.pixplot/``, the build cache) are refused anyway.
 _PRIVATE = ("annotations.sqlite",)
 
 
@@ -321,7 +322,8 @@ def serve(
         raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host") \
             from exc
     port = int(getattr(server, "effective_port", port))
-    print(f"pixplot: serving {Path(bundle_path)} (annotations in {Path(bundle_path) / 'annotations.sqlite'})")
+    print(f"pixplot: serving {Path(bundle_path)} (annotations in {store_path(Path(bundle_path))}, "
+          "never published)")
     if token and not loopback:
         print(f"pixplot: writes need the token {token}")
     print(f"pixplot: open {open_url(host, port, token)}", flush=True)

@@ -14,6 +14,7 @@ This module knows nothing of HTTP; the server's views validate nothing themselve
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -482,11 +483,80 @@ class AnnotationStore:
             return {"event": target, "version": self._version(conn)}
 
 
+#: The folder beside ``data/`` that holds what must never be published: the annotation store
+#: (labels and annotator names). A dot-folder (static hosts and ``pixplot serve`` skip those) of
+#: mode 0700, so a web server running as another user cannot read it even if asked.
+PRIVATE_DIR = ".pixplot"
+STORE_NAME = "annotations.sqlite"
+
+
 def store_path(bundle_root: str | Path) -> Path:
-    """Where a bundle's store lives: beside ``data/``, never inside it."""
-    return Path(bundle_root) / "annotations.sqlite"
+    """Where a bundle's store lives: ``.pixplot/annotations.sqlite``, outside the published tree."""
+    return Path(bundle_root) / PRIVATE_DIR / STORE_NAME
+
+
+def legacy_store_path(bundle_root: str | Path) -> Path:
+    """Where bundles served before the move kept their store (published with the bundle)."""
+    return Path(bundle_root) / STORE_NAME
+
+
+def existing_store(bundle_root: str | Path) -> Path | None:
+    """The store a bundle has, at its new or its legacy place, without creating or moving one
+    (for readers of another bundle, which may be read-only)."""
+    for p in (store_path(bundle_root), legacy_store_path(bundle_root)):
+        if p.is_file():
+            return p
+    return None
+
+
+def _counts(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+    return tuple(int(conn.execute(q).fetchone()[0]) for q in (  # type: ignore[return-value]
+        "SELECT COUNT(*) FROM events", "SELECT COALESCE(MAX(seq), 0) FROM events",
+        "SELECT COUNT(*) FROM labels", "SELECT COUNT(*) FROM excluded"))
+
+
+def migrate_legacy_store(bundle_root: str | Path) -> Path | None:
+    """Move a store from inside the published tree to :func:`store_path`, losing nothing.
+
+    SQLite's backup API copies the database with its write-ahead log applied; the copy is checked
+    (events, version, labels, exclusions) before the old files are removed. Returns the new path,
+    or None when there was nothing to move."""
+    old, new = legacy_store_path(bundle_root), store_path(bundle_root)
+    if not old.is_file():
+        return None
+    if new.exists():
+        raise UserError(f"{old}: an older annotation store is still in the published folder, and {new} exists "
+                        f"too; keep one (move the other aside) and run again")
+    new.parent.mkdir(mode=0o700, exist_ok=True)
+    tmp = new.with_name(f".{STORE_NAME}.migrating")
+    tmp.unlink(missing_ok=True)
+    try:
+        src = sqlite3.connect(old, timeout=60)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+                same = _counts(src) == _counts(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.DatabaseError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"{old}: cannot move the annotation store out of the published folder ({exc})") from exc
+    if not same:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"{old}: the copy at {tmp} did not match the original; nothing was moved")
+    os.replace(tmp, new)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{old}{suffix}").unlink(missing_ok=True)
+    return new
 
 
 def open_store(bundle: Any) -> AnnotationStore:
-    """The store of an opened bundle (:func:`pixplot.bundle.open_bundle`), created if new."""
-    return AnnotationStore(store_path(bundle.root), bundle.ids)
+    """The store of an opened bundle (:func:`pixplot.bundle.open_bundle`), created if new;
+    a store left inside the published tree by an older version is moved out first."""
+    migrate_legacy_store(bundle.root)
+    path = store_path(bundle.root)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    return AnnotationStore(path, bundle.ids)

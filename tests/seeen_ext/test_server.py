@@ -118,7 +118,8 @@ def test_export_csv_json_and_gallery(app_ids: tuple[Any, list[str]]) -> None:
     "path",
     ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/data/..%2f..%2fannotations.sqlite",
      "/annotations.sqlite", "/annotations.sqlite-wal", "//etc/passwd", "/data/%2fetc%2fpasswd",
-     "/.pixplot-cache/x", "/data/..%5c..%5cmanifest.json", "/%2Fetc%2Fpasswd", "/data/nope.json"],
+     "/.pixplot-cache/x", "/.pixplot/annotations.sqlite", "/.pixplot/annotations.sqlite-wal",
+     "/%2epixplot/annotations.sqlite", "/data/..%5c..%5cmanifest.json", "/%2Fetc%2Fpasswd", "/data/nope.json"],
 )
 def test_paths_outside_the_bundle_or_private_are_404(app_ids: tuple[Any, list[str]], path: str) -> None:
     client, _ = app_ids

@@ -2,6 +2,7 @@
 // Either way a reload replays the same state.
 
 import { fetchServerState, SendQueue, tokenFromHash } from './api.js';
+import { DATA } from './data.js';
 import { EventLog } from './idb.js';
 
 const SAVED_SOURCES = new Set(['user', 'undo', 'redo']);
@@ -28,13 +29,18 @@ export async function startSaving(store, manifest, onStatus) {
     followOthers(store, queue, mine, state.version ?? 0);
     return { mode: 'server', token, queue, events };
   }
+  // A copy written by `pixplot share` carries the publisher's labels as a read-only snapshot;
+  // this browser's own changes are replayed on top and never leave it.
+  const baked = await loadBaked(manifest);
+  if (baked) store.loadSnapshot(baked);
+  const savedText = baked ? 'Shared labels; your changes stay in this browser' : 'Saved in this browser';
   let log = null;
   try {
     log = await EventLog.open(key);
     const stored = await log.all();
     store.applyAll(stored, 'replay');
     events.push(...stored);
-    onStatus({ state: 'saved', text: 'Saved in this browser' });
+    onStatus({ state: 'saved', text: savedText });
   } catch (err) {
     onStatus({ state: 'error', text: 'This browser cannot keep annotations (IndexedDB unavailable): export them' });
     console.error(err);
@@ -46,10 +52,23 @@ export async function startSaving(store, manifest, onStatus) {
     if (!log) return;
     onStatus({ state: 'saving', text: 'Saving…' });
     saver.writing = saver.writing.then(() => log.append(evs)).then(
-      () => onStatus({ state: 'saved', text: 'Saved in this browser' }),
+      () => onStatus({ state: 'saved', text: savedText }),
       (err) => { console.error(err); onStatus({ state: 'error', text: 'Could not save in this browser: export now' }); });
   });
   return saver;
+}
+
+/** The labels baked into a shared copy (data/annotations.json), or null. */
+async function loadBaked(manifest) {
+  if (!manifest.annotations) return null;
+  try {
+    const res = await fetch(DATA + manifest.annotations, { cache: 'no-store' });
+    if (!res.ok) return null;
+    const doc = await res.json();
+    return doc && typeof doc.labels === 'object' && Array.isArray(doc.excluded) ? doc : null;
+  } catch {
+    return null;
+  }
 }
 
 const POLL_MS = 3000;
