@@ -87,11 +87,12 @@ def baked_labels(bundle: Bundle) -> dict[str, Any]:
 
 
 def _viewer_files() -> Iterator[tuple[str, Path]]:
-    from pixplot.pipeline import WEB_DIR
+    import pixplot
 
-    for src in sorted(WEB_DIR.rglob("*")):
+    web = Path(pixplot.__file__).parent / "web"
+    for src in sorted(web.rglob("*")):
         if src.is_file() and "__pycache__" not in src.parts and not src.name.startswith("."):
-            yield src.relative_to(WEB_DIR).as_posix(), src
+            yield src.relative_to(web).as_posix(), src
 
 
 def _data_files(bundle: Bundle) -> Iterator[tuple[str, Path]]:
