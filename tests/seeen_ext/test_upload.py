@@ -208,6 +208,8 @@ def test_server_upload_job_reaches_done(bundle: Path, aws_env: Any) -> None:
         time.sleep(0.1)
     assert st == {"state": "done", "done": st["total"], "total": st["total"], "error": None}
     assert f"{prefix}/manifest.json" in _objects(aws_env, prefix)
+    result = client.get(f"/api/jobs/{job}/result").get_json()
+    assert result["target"] == f"s3://{aws_env.bucket}/{prefix}" and result["uploaded"] > 0
     assert client.get("/api/jobs/nope").status_code == 404
 
 
@@ -222,6 +224,8 @@ def test_server_upload_job_reports_refused_credentials(bundle: Path, aws_env: An
     while (st := client.get(f"/api/jobs/{job}").get_json())["state"] == "running" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert st["state"] == "failed" and "refused the credentials" in st["error"]
+    r = client.get(f"/api/jobs/{job}/result")
+    assert r.status_code == 409 and "refused the credentials" in r.get_json()["error"]
     assert client.post("/api/upload", json={"target": "http://x"}).status_code == 400
 
 

@@ -1,9 +1,9 @@
 """``POST /api/recognize``: an image in, its labels out, against the bundle's current annotations.
 
-Registered through the server's extension hook (entry-point group ``pixplot.server``). The
-gallery is the bundle's labelled, non-excluded items at the store's current version (rebuilt,
-index and calibrated threshold included, only when the version changes); the detector and
-embedder are the bundle's own, so an uploaded photo is embedded exactly as the map was.
+One of the server's built-in route groups (:mod:`seeen_ext.routes`). The gallery is the
+bundle's labelled, non-excluded items at the store's current version (rebuilt, index and
+calibrated threshold included, only when the version changes); the detector and embedder are the
+bundle's own, so an uploaded photo is embedded exactly as the map was.
 
 The body is the image itself with an ``image/*`` Content-Type, or JSON: ``{"image": "<base64>"}``
 or ``{"items": ["<item id>", ...]}`` (recognise items already in the bundle, e.g. the noise,
@@ -19,11 +19,12 @@ import threading
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Flask, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
 from pixplot.errors import UserError
 from seeen_ext.gallery import gallery_from_state
 from seeen_ext.recognize import UNKNOWN, Recogniser, make_recogniser
+from seeen_ext.routes.context import ctx as _ctx
 
 bp = Blueprint("pixplot_recognize", __name__)
 
@@ -38,15 +39,9 @@ class _Cache:
         self.plugins: tuple[Any, Any] | None = None
 
 
-def _ctx() -> Any:
-    from flask import current_app
-
-    return current_app.extensions["pixplot"]
-
-
 def recogniser(threshold: str | float, k: int) -> Recogniser:
     ctx = _ctx()
-    cache: _Cache = ctx.__dict__.setdefault("_recognise_cache", _Cache())
+    cache: _Cache = ctx.extras.setdefault("recognize", _Cache())
     with cache.lock:
         state = ctx.store.state()
         key = (state["version"], str(threshold), k)
@@ -105,7 +100,7 @@ def recognize() -> Any:
         if not image:
             abort(400, description="the image is empty")
         results = rec.recognise_sources([("upload", image)])
-        cache = _ctx().__dict__["_recognise_cache"]
+        cache = _ctx().extras["recognize"]
         cache.plugins = (rec._detector, rec._embedder)
     else:
         results = _recognise_items(rec, body["items"])
@@ -135,7 +130,3 @@ def _recognise_items(rec: Recogniser, items: list[Any]) -> list[dict[str, Any]]:
         out.append({"id": iid, **m.as_json(), "status": "recognised" if m.label != UNKNOWN else "unknown"})
     return out
 
-
-def register(app: Flask) -> None:
-    """The server's extension hook (entry-point group ``pixplot.server``)."""
-    app.register_blueprint(bp)
