@@ -9,6 +9,7 @@ import { attachPointer } from './interact.js';
 import { attachKeys } from './keys.js';
 import { mountClusters } from './panels/clusters.js';
 import { mountDetail } from './panels/detail.js';
+import { mountFind } from './panels/find.js';
 import { buildHelp, mountHelp } from './panels/help.js';
 import { mountLabels } from './panels/labels.js';
 import { mountLegend } from './panels/legend.js';
@@ -110,15 +111,15 @@ function askUpload() {
 }
 
 function buildTabs() {
-  const panes = { clusters: $('#pane-clusters'), selection: $('#pane-selection'), labels: $('#pane-labels') };
-  const titles = { clusters: 'Clusters', selection: 'Selection', labels: 'Labels' };
+  const panes = { clusters: $('#pane-clusters'), selection: $('#pane-selection'), labels: $('#pane-labels'), find: $('#pane-find') };
+  const titles = { clusters: 'Clusters', selection: 'Selection', labels: 'Labels', find: 'Find' };
   const buttons = {};
   const counts = {};
   const show = (name) => {
     for (const [k, el] of Object.entries(panes)) el.hidden = k !== name;
     for (const [k, b] of Object.entries(buttons)) b.classList.toggle('on', k === name);
   };
-  for (const [k, key] of [['clusters', '1'], ['selection', '2'], ['labels', '3']]) {
+  for (const [k, key] of [['clusters', '1'], ['selection', '2'], ['labels', '3'], ['find', '4']]) {
     counts[k] = h('span', { className: 'badge' });
     buttons[k] = h('button', { type: 'button', title: `${titles[k]} (${key})`, onclick: () => show(k) }, titles[k], counts[k]);
     $('#tabs').append(buttons[k]);
@@ -135,6 +136,7 @@ async function main() {
   mountClusters($('#pane-clusters'), app);
   mountSelection($('#pane-selection'), app);
   mountLabels($('#pane-labels'), app);
+  mountFind($('#pane-find'), app);
   mountDetail($('#detail'), app);
   mountLegend($('#legend'), app);
   mountTooltip($('#tooltip'), app);

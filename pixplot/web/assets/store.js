@@ -4,6 +4,11 @@
 
 import { uuid } from './dom.js';
 
+/** Sub-group k (from 1) of a split event: named after the event, as the server names it. */
+export function groupName(eventId, k) {
+  return `${eventId}/${k}`;
+}
+
 export class Store {
   constructor(ids) {
     this.ids = ids;
@@ -15,6 +20,7 @@ export class Store {
     this.labelCounts = [];
     this.excluded = new Uint8Array(this.n);
     this.excludedCount = 0;
+    this.groupOf = new Map(); // item index -> group a split or merge put it in (docs/api.md)
     this.selected = new Uint8Array(this.n);
     this.selCount = 0;
     this.undoStack = [];
@@ -114,9 +120,41 @@ export class Store {
         for (let i = 0; i < this.n; i++) if (this.labelOf[i] === k) this.setLabel(i, -1);
         break;
       }
+      case 'split':
+        (ev.groups || []).forEach((g, k) => this.setGroups(this.indices(g), groupName(ev.id, k + 1)));
+        break;
+      case 'merge':
+        this.setGroups(this.indices(ev.items), ev.into ?? null);
+        if (ev.label !== undefined && ev.label !== null) {
+          const k = this.labelId(ev.label, true);
+          for (const i of this.indices(ev.items)) this.setLabel(i, k);
+        }
+        break;
       default:
         console.warn('pixplot: unknown event type', ev.type);
     }
+  }
+
+  setGroups(indices, group) {
+    for (const i of indices) { if (group === null) this.groupOf.delete(i); else this.groupOf.set(i, group); }
+  }
+
+  /** Members of each group made by splits and merges: name -> [item index]. */
+  groups() {
+    const out = new Map();
+    for (const [i, g] of this.groupOf) { if (!out.has(g)) out.set(g, []); out.get(g).push(i); }
+    return out;
+  }
+
+  /** Merge events that put these items back in the groups they are in now. */
+  regroup(indices) {
+    const by = new Map();
+    for (const i of indices) {
+      const g = this.groupOf.has(i) ? this.groupOf.get(i) : null;
+      if (!by.has(g)) by.set(g, []);
+      by.get(g).push(this.ids[i]);
+    }
+    return [...by.entries()].map(([into, items]) => ({ type: 'merge', items, into }));
   }
 
   /** The events that undo `ev`, computed before it is applied. Empty when `ev` would change nothing. */
@@ -159,6 +197,19 @@ export class Store {
         const members = [];
         for (let i = 0; i < this.n; i++) if (this.labelOf[i] === k) members.push(this.ids[i]);
         return [{ type: 'label', items: members, label: ev.label }];
+      }
+      case 'split':
+        return this.regroup(this.indices((ev.groups || []).flat()));
+      case 'merge': {
+        const idx = this.indices(ev.items);
+        const into = ev.into ?? null;
+        const moved = idx.filter((i) => (this.groupOf.has(i) ? this.groupOf.get(i) : null) !== into);
+        const inv = this.regroup(moved);
+        if (ev.label !== undefined && ev.label !== null) {
+          const k = this.labelIds.get(ev.label);
+          inv.push(...restore(idx.filter((i) => k === undefined || this.labelOf[i] !== k)));
+        }
+        return inv;
       }
       default:
         return [];
@@ -212,6 +263,11 @@ export class Store {
     this.labelCounts = [];
     this.excluded.fill(0);
     this.excludedCount = 0;
+    this.groupOf = new Map();
+    for (const [id, g] of Object.entries(state.groups || {})) {
+      const i = this.index.get(id);
+      if (i !== undefined) this.groupOf.set(i, String(g));
+    }
     for (const [id, label] of Object.entries(state.labels || {})) {
       const i = this.index.get(id);
       if (i !== undefined) this.setLabel(i, this.labelId(String(label), true));
@@ -231,7 +287,9 @@ export class Store {
       if (this.labelOf[i] >= 0) labels[this.ids[i]] = this.labelNames[this.labelOf[i]];
       if (this.excluded[i]) excluded.push(this.ids[i]);
     }
-    return { labels, excluded };
+    const groups = {};
+    for (const [i, g] of this.groupOf) groups[this.ids[i]] = g;
+    return { labels, excluded, groups };
   }
 
   // ---- selection ----------------------------------------------------------------------------

@@ -1,0 +1,179 @@
+// Find and repair: more like this, text search, split, similar clusters and label suggestions.
+// Served, the questions go to `pixplot serve` (docs/api.md, "Find and repair"); static, neighbours
+// and similar clusters are computed here from the bundle's compact vectors (data/vectors.f16:
+// PCA-64, float16, unit rows), and what needs the full embeddings or a model says it needs the
+// server. Answers are item indices; the panel turns them into events through the store.
+
+import { DATA } from './data.js';
+
+export const NEEDS_SERVER = 'needs `pixplot serve`: open this bundle with `pixplot serve BUNDLE`';
+
+/** float16 bits -> float32, through a table (65,536 entries, built once). */
+let HALF = null;
+function halfTable() {
+  if (HALF) return HALF;
+  HALF = new Float32Array(65536);
+  for (let b = 0; b < 65536; b++) {
+    const s = b & 0x8000 ? -1 : 1, e = (b >> 10) & 0x1f, f = b & 0x3ff;
+    HALF[b] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+  }
+  return HALF;
+}
+
+/** The k best of `scores` (a Float32Array), skipping marked rows: [{i, score}], best first. */
+export function topK(scores, k, skip) {
+  const idx = new Int32Array(k).fill(-1), val = new Float32Array(k).fill(-Infinity);
+  let have = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i];
+    if ((have === k && v <= val[k - 1]) || (skip && skip[i])) continue;
+    let j = have < k ? have++ : k - 1;
+    while (j > 0 && val[j - 1] < v) { val[j] = val[j - 1]; idx[j] = idx[j - 1]; j--; }
+    val[j] = v; idx[j] = i;
+  }
+  const out = [];
+  for (let j = 0; j < have; j++) out.push({ i: idx[j], score: val[j] });
+  return out;
+}
+
+export class Finder {
+  constructor(app) {
+    this.app = app;
+    this.vectors = null; // Float32Array n * dim, loaded on first use
+    this.dim = 0;
+    this.loading = null;
+  }
+
+  get served() { return !!(this.app.saver && this.app.saver.mode === 'server'); }
+
+  async post(path, body) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (this.app.saver.token) headers['X-Pixplot-Token'] = this.app.saver.token;
+    const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+    const out = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(out.error || `HTTP ${res.status}`);
+    return out;
+  }
+
+  ids(indices) { return indices.map((i) => this.app.store.ids[i]); }
+  rows(ids) { return this.app.store.indices(ids); }
+
+  /** The compact vectors as float32, fetched once. */
+  async loadVectors() {
+    if (this.vectors) return this.vectors;
+    const entry = this.app.manifest.vectors;
+    if (!entry) throw new Error(`this bundle has no compact vectors (built before they existed): rebuild it, or ${NEEDS_SERVER}`);
+    if (!this.loading) {
+      this.loading = (async () => {
+        const res = await fetch(DATA + entry.file);
+        if (!res.ok) throw new Error(`data/${entry.file}: HTTP ${res.status}`);
+        const half = new Uint16Array(await res.arrayBuffer());
+        const n = this.app.n, dim = entry.dim;
+        if (half.length !== n * dim) throw new Error(`data/${entry.file}: ${half.length} values for ${n} items of ${dim} dimensions; rebuild the bundle`);
+        const table = halfTable(), out = new Float32Array(half.length);
+        for (let j = 0; j < half.length; j++) out[j] = table[half[j]];
+        this.dim = dim;
+        this.vectors = out;
+        return out;
+      })();
+      this.loading.catch(() => { this.loading = null; });
+    }
+    return this.loading;
+  }
+
+  centroid(rows) {
+    const V = this.vectors, d = this.dim, c = new Float32Array(d);
+    for (const i of rows) for (let j = 0; j < d; j++) c[j] += V[i * d + j];
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm += c[j] * c[j];
+    norm = Math.sqrt(norm) || 1;
+    for (let j = 0; j < d; j++) c[j] /= norm;
+    return c;
+  }
+
+  /** Local search: cosine of every item to `q`; returns the k best not in `skipRows`. */
+  searchLocal(q, k, skipRows = []) {
+    const t0 = performance.now();
+    const V = this.vectors, d = this.dim, n = this.app.n, scores = new Float32Array(n);
+    for (let i = 0, o = 0; i < n; i++, o += d) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += V[o + j] * q[j];
+      scores[i] = s;
+    }
+    let skip = null;
+    if (skipRows.length) { skip = new Uint8Array(n); for (const i of skipRows) skip[i] = 1; }
+    const out = topK(scores, k, skip);
+    this.lastMs = performance.now() - t0;
+    return out;
+  }
+
+  /** More like these rows: [{i, score}], best first, the rows themselves left out. */
+  async neighbours(rows, k = 24) {
+    if (!rows.length) throw new Error('Select an item (or open a cluster) first.');
+    if (this.served) {
+      const t0 = performance.now();
+      const got = await this.post('api/neighbors', { items: this.ids(rows), k });
+      this.lastMs = performance.now() - t0;
+      const idx = this.rows(got.neighbors.map((n) => n.id));
+      return got.neighbors.map((n, j) => ({ i: idx[j], score: n.score }));
+    }
+    await this.loadVectors();
+    return this.searchLocal(this.centroid(rows), k, rows);
+  }
+
+  async text(query, k = 48) {
+    if (!this.served) throw new Error(`Text search ${NEEDS_SERVER} (and a bundle built with a CLIP-family embedder).`);
+    const got = await this.post('api/search/text', { text: query, k });
+    const idx = this.rows(got.results.map((n) => n.id));
+    return got.results.map((n, j) => ({ i: idx[j], score: n.score }));
+  }
+
+  async split(rows, k = null) {
+    if (rows.length < 4) throw new Error(`Cannot split ${rows.length} item${rows.length === 1 ? '' : 's'}: a split needs at least 4; label or exclude them one by one.`);
+    if (!this.served) throw new Error(`Split ${NEEDS_SERVER}.`);
+    const body = { items: this.ids(rows) };
+    if (k) body.k = k;
+    const got = await this.post('api/split', body);
+    return got.groups.map((g) => ({ rows: this.rows(g.items), cohesion: g.cohesion }));
+  }
+
+  /** Groups of the current clustering as splits and merges left them: key -> [rows]. */
+  groupRows() {
+    const app = this.app, st = app.store, out = new Map();
+    for (let i = 0; i < app.n; i++) {
+      const key = st.groupOf.has(i) ? st.groupOf.get(i) : String(app.clusterOf[i]);
+      if (key === '-1') continue;
+      if (!out.has(key)) out.set(key, []);
+      out.get(key).push(i);
+    }
+    return out;
+  }
+
+  /** Clusters whose centroid is nearest: [{key, score, rows}], best first, `key` left out. */
+  async similar({ key = null, rows = [] }, k = 8) {
+    if (this.served) {
+      const got = await this.post('api/similar-clusters', key !== null ? { cluster: key, k } : { items: this.ids(rows), k });
+      return got.clusters.map((c) => ({ key: c.cluster, score: c.score, rows: this.rows(c.items) }));
+    }
+    await this.loadVectors();
+    const groups = this.groupRows();
+    const q = this.centroid(key !== null && groups.has(key) ? groups.get(key) : rows);
+    const out = [];
+    for (const [g, members] of groups) {
+      if (g === key) continue;
+      const c = this.centroid(members);
+      let s = 0;
+      for (let j = 0; j < this.dim; j++) s += c[j] * q[j];
+      out.push({ key: g, score: s, rows: members });
+    }
+    out.sort((a, b) => b.score - a.score);
+    return out.slice(0, k);
+  }
+
+  async suggestions() {
+    if (!this.served) throw new Error(`Label suggestions ${NEEDS_SERVER}.`);
+    const got = await this.post('api/suggestions', { limit: 5000 });
+    return { ...got, groups: got.groups.map((g) => ({ label: g.label, count: g.count,
+      items: g.items.map((s) => ({ ...s, i: this.app.store.index.get(s.id) })) })) };
+  }
+}
