@@ -1,7 +1,7 @@
 """Find and repair: similar items, text search, split, similar clusters and label suggestions.
 
 Plain functions over a bundle's embeddings (rows of an L2-normalised float32 matrix) and the
-annotation state; no Flask, no store. The server's ``find_api`` blueprint and the benchmarks call
+annotation state; no Flask, no store. The server's ``routes.find`` blueprint and the benchmarks call
 them, so what the viewer shows is what these functions return.
 
 Why these choices:

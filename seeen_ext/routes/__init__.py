@@ -12,4 +12,4 @@ from __future__ import annotations
 
 #: Built-in route modules (under ``seeen_ext.routes``), each exposing ``bp``. ``static`` last: its
 #: catch-all path would otherwise be the first thing a reader looks for.
-BUILTIN = ("annotations", "exports", "uploads", "recognize", "static")
+BUILTIN = ("annotations", "exports", "uploads", "recognize", "find", "static")

@@ -1,7 +1,8 @@
 """Find and repair routes: ``/api/neighbors``, ``/api/search/text``, ``/api/split``,
 ``/api/similar-clusters`` and ``/api/suggestions`` (docs/api.md).
 
-Thin views over :mod:`seeen_ext.find`. Each answers a question and stores nothing: the viewer
+One of the server's built-in route groups (:mod:`seeen_ext.routes`). Thin views over
+:mod:`seeen_ext.find`. Each answers a question and stores nothing: the viewer
 turns an answer into events (``label``, ``exclude``, ``split``, ``merge``) sent to
 ``POST /api/events``, so every change stays one undoable event in the log.
 
@@ -18,11 +19,13 @@ import time
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, Flask, abort, current_app, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify
 
 from pixplot.errors import UserError
 from seeen_ext import find
 from seeen_ext.index import Index, make_index
+from seeen_ext.routes.context import ctx as _ctx
+from seeen_ext.routes.context import json_body as _body
 
 bp = Blueprint("pixplot_find", __name__)
 
@@ -43,14 +46,11 @@ class FindCache:
         self.groups: dict[str, np.ndarray] = {}
         self.rec_key: Any = None
         self.rec: Any = None
-
-
-def _ctx() -> Any:
-    return current_app.extensions["pixplot"]
+        self.started = False
 
 
 def _cache(ctx: Any) -> FindCache:
-    return ctx.__dict__.setdefault("_find_cache", FindCache())
+    return ctx.extras.setdefault("find", FindCache())  # type: ignore[no-any-return]
 
 
 def _embeddings(bundle: Any) -> np.ndarray:
@@ -70,23 +70,14 @@ def _build_index(ctx: Any) -> None:
 def index(ctx: Any) -> Index:
     cache = _cache(ctx)
     with cache.lock:
-        if cache.index is None and not cache.index_ready.is_set() and not getattr(cache, "_started", False):
-            cache._started = True  # type: ignore[attr-defined]
+        if not cache.started:
+            cache.started = True
             threading.Thread(target=_build_index, args=(ctx,), name="find-index", daemon=True).start()
     cache.index_ready.wait()
     if cache.index_error is not None:
         raise UserError(f"the nearest-neighbour index could not be built ({cache.index_error})")
     assert cache.index is not None
     return cache.index
-
-
-def _body() -> dict[str, Any]:
-    if not request.is_json:
-        abort(415, description="send the body as JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="the body must be a JSON object")
-    return body
 
 
 def _k(body: dict[str, Any], default: int) -> int:
@@ -260,12 +251,9 @@ def suggestions() -> Any:
                     "candidates": got.candidates, "unknown": got.unknown, "groups": out})
 
 
-def register(app: Flask) -> None:
-    """The server's extension hook (entry-point group ``pixplot.server``); starts building the
-    neighbour index at once so the first "more like this" does not wait for it."""
-    app.register_blueprint(bp)
-    ctx = app.extensions.get("pixplot")
-    if ctx is not None:
-        cache = _cache(ctx)
-        cache._started = True  # type: ignore[attr-defined]
-        threading.Thread(target=_build_index, args=(ctx,), name="find-index", daemon=True).start()
+def init(app: Flask) -> None:
+    """Start building the neighbour index with the server, so the first "more like this" does not
+    wait for it (a minute at a million items)."""
+    cache = _cache(app.extensions["pixplot"])
+    cache.started = True
+    threading.Thread(target=_build_index, args=(app.extensions["pixplot"],), name="find-index", daemon=True).start()
