@@ -43,7 +43,9 @@ class FindCache:
         self.index_error: Exception | None = None
         self.embedder: Any = None
         self.groups_key: Any = None
+        self.groups_version = -1
         self.groups: dict[str, np.ndarray] = {}
+        self.centroids: tuple[Any, tuple[list[Any], np.ndarray]] | None = None  # (groups, their centroids)
         self.rec_key: Any = None
         self.rec: Any = None
         self.started = False
@@ -104,9 +106,14 @@ def _rows(ctx: Any, ids: Any, field: str = "items") -> list[int]:
 def groups(ctx: Any) -> dict[str, np.ndarray]:
     """Rows of each cluster of the default clustering, as splits and merges left them."""
     cache = _cache(ctx)
+    version = ctx.store.version()  # cheap; the whole state is read only when it moved
+    with cache.lock:
+        if cache.groups_version == version:
+            return cache.groups
     state = ctx.store.state()
     key = tuple(sorted(state.get("groups", {}).items()))
     with cache.lock:
+        cache.groups_version = version
         if cache.groups_key != key:
             cl = ctx.bundle.cluster_labels() if ctx.bundle.manifest.get("clusterings") else \
                 np.full(len(ctx.bundle.ids), -1, np.int32)
@@ -203,7 +210,12 @@ def similar_clusters() -> Any:
     k = _k(body, 10)
     rows, key = _target(ctx, body)
     g = groups(ctx)
-    found = find.similar_groups(_embeddings(ctx.bundle), g, key, k, query_rows=None if key else rows)
+    cache = _cache(ctx)
+    with cache.lock:
+        if cache.centroids is None or cache.centroids[0] is not g:
+            cache.centroids = (g, find.centroids(_embeddings(ctx.bundle), g))
+        cents = cache.centroids[1]
+    found = find.similar_groups(_embeddings(ctx.bundle), g, key, k, query_rows=None if key else rows, cents=cents)
     state = ctx.store.state()
     labels, ids = state["labels"], ctx.bundle.ids
     out = []
