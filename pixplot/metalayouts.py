@@ -43,14 +43,16 @@ class _Sheet:
         self.base: list[list[list[float]]] = []
         self.axes: dict[str, str] = {}
 
-    def block(self, idx: list[int] | np.ndarray, x0: float, y_top: float, cols: int) -> tuple[float, float]:
-        """Place ``idx`` row by row, ``cols`` wide, from (x0, y_top) downwards; returns (width, height)."""
+    def block(self, idx: list[int] | np.ndarray, x0: float, y_top: float, cols: int,
+              step: float = 1.0) -> tuple[float, float]:
+        """Place ``idx`` row by row, ``cols`` wide, ``step`` apart, from (x0, y_top) downwards;
+        returns (width, height)."""
         idx = np.asarray(idx, dtype=np.int64)
         cols = max(1, int(cols))
         k = np.arange(len(idx))
-        self.P[idx, 0] = x0 + (k % cols) + 0.5
-        self.P[idx, 1] = y_top - (k // cols) - 0.5
-        return float(min(cols, len(idx))), float(math.ceil(len(idx) / cols))
+        self.P[idx, 0] = x0 + ((k % cols) + 0.5) * step
+        self.P[idx, 1] = y_top - ((k // cols) + 0.5) * step
+        return float(min(cols, len(idx))) * step, float(math.ceil(len(idx) / cols)) * step
 
     def label(self, text: str, x: float, y: float, anchor: str = "middle", size: str = "normal") -> None:
         self.labels.append({"text": str(text), "x": x, "y": y, "anchor": anchor, "size": size})
@@ -390,13 +392,14 @@ class GeographicLayout(Projector):
             sheet.lines.append((np.stack([gx, gy], 1) * U).tolist())
             if lo % 60 == 0:
                 sheet.label(f"{abs(lo)}°{'E' if lo > 0 else 'W' if lo < 0 else ''}", lo / 180 * U,
-                            -ymax * U - 3, size="small")
+                            -ymax * U - 4, size="small")
         for la in range(-60 if self.map_projection == "mercator" else -90, lat_lim + 1, 30):  # parallels
             lngs = np.linspace(-180, 180, 49)
             gx, gy = project_lnglat(lngs, np.full_like(lngs, la), self.map_projection)
             sheet.lines.append((np.stack([gx, gy], 1) * U).tolist())
-            sheet.label(f"{abs(la)}°{'N' if la > 0 else 'S' if la < 0 else ''}", -U - 2, float(gy[0]) * U,
-                        anchor="end", size="small")
+            if abs(la) < 90:
+                sheet.label(f"{abs(la)}°{'N' if la > 0 else 'S' if la < 0 else ''}", -U - 2, float(gy[0]) * U,
+                            anchor="end", size="small")
         if base:
             total = sum(len(r) for r in base)
             eps = 0.0 if total <= MAX_BASE_POINTS else 360.0 / math.sqrt(MAX_BASE_POINTS) / 4
@@ -405,10 +408,12 @@ class GeographicLayout(Projector):
                 bx, by = project_lnglat(ring[:, 0], ring[:, 1], self.map_projection)
                 sheet.base.append((np.stack([bx, by], 1) * U).tolist())
         if missing:
-            cols = _square_cols(len(missing), 4.0)
-            top = -ymax * U - 8
-            sheet.block(missing, -U, top, cols)
-            sheet.label(f"no location ({len(missing)})", -U, top + 1.2, anchor="start")
+            # A strip below the map, items a 24th of the world's width apart.
+            step = 2 * U / 24
+            cols = min(24, _square_cols(len(missing), 4.0))
+            top = -ymax * U - 14
+            sheet.block(missing, -U, top, cols, step)
+            sheet.label(f"no location ({len(missing)})", -U, top + 4, anchor="start")
             if context is not None:
                 context.note(f"geographic layout: {len(missing)} items without lat/lng are shown apart below the map")
         sheet.axes = {"x": "longitude", "y": "latitude"}

@@ -5,6 +5,7 @@ import { startUpload } from './api.js';
 import { App } from './app.js';
 import { rememberAuthor } from './author.js';
 import { $, h } from './dom.js';
+import { mountGuides } from './guides.js';
 import { attachPointer } from './interact.js';
 import { attachKeys } from './keys.js';
 import { mountClusters } from './panels/clusters.js';
@@ -140,6 +141,7 @@ async function main() {
   mountDetail($('#detail'), app);
   mountLegend($('#legend'), app);
   mountTooltip($('#tooltip'), app);
+  guides = mountGuides(app, canvas);
   app.on('focusLabel', () => $('#label-input').focus());
   attachPointer(canvas, $('#lasso-path'), app);
   attachKeys(app);
@@ -153,6 +155,7 @@ function toClient(x, y) {
   return [sx + r.left, sy + r.top];
 }
 
+let guides = null;
 const ready = main();
 ready.catch(fail);
 
@@ -195,6 +198,8 @@ window.pixplot = {
     return app.map.paintedPixels();
   },
   frameMs: () => app.map.timedDraw(),
+  /** The current layout's guides (labels, lines) and the overlay's painted pixels. */
+  guides: () => (guides ? guides.stats() : null),
   pan: (dx, dy) => app.panBy(dx, dy),
   zoomTo: (x, y, k) => app.map.setView({ x, y, k }),
 };
