@@ -20,6 +20,10 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Builds in tests use the model-free embedder unless a test chooses one: with the [learned] extra
+# installed the default would be EfficientNet-Lite, ~100x slower per image on CI's two cores.
+# tests/pixplot/embedders/test_default.py checks the real default (and unsets this).
+os.environ.setdefault("PIXPLOT_DEFAULT_EMBEDDER", "classic")
 
 
 def synthetic_photo(kind: int, seed: int, size: tuple[int, int] = (160, 120)) -> Image.Image:

@@ -63,9 +63,13 @@ def build_model(torch: Any, variant: str) -> Any:
     width, depth, _ = VARIANTS[variant]
 
     class SameConv(nn.Conv2d):
-        """Conv2d with TensorFlow's "same" padding (asymmetric for stride 2), as the weights were trained."""
+        """Conv2d with TensorFlow's "same" padding, as the weights were trained: symmetric (so done
+        by the convolution itself) at stride 1, one pixel more at the bottom/right at stride 2."""
 
         def forward(self, x: Any) -> Any:
+            if self.stride[0] == 1:
+                k = self.kernel_size[0]
+                return F.conv2d(x, self.weight, self.bias, 1, k // 2, self.dilation, self.groups)
             ih, iw = x.shape[-2:]
             k, s = self.kernel_size[0], self.stride[0]
             ph = max((math.ceil(ih / s) - 1) * s + k - ih, 0)
@@ -143,7 +147,26 @@ def load_model(torch: Any, variant: str, path: Path) -> Any:
         detail = first[1].strip() if len(first) > 1 else first[0] if first else type(exc).__name__
         raise UserError(f"--weights {path}: does not match EfficientNet-{variant.capitalize()} "
                         f"({detail[:160]})") from exc
-    return model.eval()
+    return fold_batchnorm(torch, model.eval())
+
+
+def fold_batchnorm(torch: Any, model: Any) -> Any:
+    """Fold each inference-mode BatchNorm into the convolution before it (same outputs, about a
+    quarter less time on a CPU): w' = w·γ/σ, b' = β − μ·γ/σ."""
+    nn = torch.nn
+    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    for b in model._blocks:
+        if b.expand:
+            pairs.append((b, "_expand_conv", "_bn0"))
+        pairs += [(b, "_depthwise_conv", "_bn1"), (b, "_project_conv", "_bn2")]
+    with torch.no_grad():
+        for owner, conv_name, bn_name in pairs:
+            conv, bn = getattr(owner, conv_name), getattr(owner, bn_name)
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.reshape(-1, 1, 1, 1))
+            conv.bias = nn.Parameter(bn.bias - bn.running_mean * scale)
+            setattr(owner, bn_name, nn.Identity())
+    return model
 
 
 class EfficientNetLiteEmbedder(Embedder):
@@ -199,7 +222,8 @@ class EfficientNetLiteEmbedder(Embedder):
         device = resolve_device(torch, self.device)
         key = f"{self.id}@{device}"
         if key not in _MODELS:
-            _MODELS[key] = load_model(torch, self.efficientnet_variant, self.weights_path()).to(device)
+            model = load_model(torch, self.efficientnet_variant, self.weights_path())
+            _MODELS[key] = model.to(device=device, memory_format=torch.channels_last)  # ~1.6x faster on CPU
         return torch, _MODELS[key], device
 
     def preprocess(self, images: list[Any]) -> np.ndarray:
@@ -227,12 +251,14 @@ class EfficientNetLiteEmbedder(Embedder):
         with torch.inference_mode():
             for start in range(0, len(batch), self.batch_size):
                 x = torch.from_numpy(self.preprocess([it.image for it in batch[start:start + self.batch_size]]))
-                outs.append(model.features(x.to(device)).float().cpu().numpy())
+                x = x.to(device=device, memory_format=torch.channels_last)
+                outs.append(model.features(x).float().cpu().numpy())
         return np.concatenate(outs).astype(np.float32)
 
     def classify(self, images: list[Any]) -> np.ndarray:
         """ImageNet class probabilities (n, 1000): used by the tests to check the weights are right."""
         torch, model, device = self._model()
         with torch.inference_mode():
-            logits = model(torch.from_numpy(self.preprocess(images)).to(device))
+            x = torch.from_numpy(self.preprocess(images))
+            logits = model(x.to(device=device, memory_format=torch.channels_last))
             return torch.softmax(logits, dim=1).cpu().numpy()
