@@ -11,7 +11,17 @@ cores, so frame times are far above what a GPU gives). Per size:
   (atlas thumbnails, only the items near the view);
 - lasso: median time of the polygon query (a 64-vertex circle over the centre of the map), and
   of the query plus the selection update (store, flags, the selection panel's first render).
-Usage: python benchmarks/bench_viewer.py [--sizes 10000,100000,1000000] [--cache DIR]
+
+Find and repair (``--parts find``; issue 13 targets: <= 50 ms in the browser at 100k, <= 20 ms on
+the server at 1M), on clustered vectors that follow the bundle's clusters:
+- browser, static bundle: fetching and decoding the compact vectors (data/vectors.f16, 64-d
+  float16) once, then "more like this" for one item and for a whole cluster (its centroid), and
+  similar clusters (every cluster's centroid), through the Find panel's own code;
+- server (in process, the code behind /api/neighbors etc.): 256-d float32 embeddings; building the
+  index (exact below 200k, faiss IVF above), neighbours of one item and of a cluster, with the exact
+  search measured beside it as the baseline, split of one cluster, similar clusters with the
+  centroids kept, and label suggestions for 10,000 unlabelled items against 5 % labelled.
+Usage: python benchmarks/bench_viewer.py [--sizes 10000,100000,1000000] [--parts render,find] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import statistics
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 from pixplot.synthetic import copy_viewer, write_synthetic_bundle
 
@@ -97,9 +109,116 @@ def measure(page, url: str, n: int) -> dict:
     }
 
 
+def clustered(labels: np.ndarray, dim: int, seed: int = 0, spread: float = 0.35) -> np.ndarray:
+    """Unit vectors: one random direction per cluster (noise: its own random direction) plus noise."""
+    rng = np.random.default_rng(seed)
+    k = int(labels.max(initial=-1)) + 2
+    centres = rng.normal(size=(k, dim)).astype(np.float32)
+    out = np.empty((len(labels), dim), np.float32)
+    for s in range(0, len(labels), 100_000):
+        part = labels[s:s + 100_000]
+        X = centres[part] + spread * rng.normal(size=(len(part), dim)).astype(np.float32)
+        out[s:s + 100_000] = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return out
+
+
+def add_vectors(root: Path) -> None:
+    """Give a synthetic bundle compact vectors (64-d) that follow its clusters."""
+    from pixplot.vectors import write_vectors
+
+    man_path = root / "data" / "manifest.json"
+    man = json.loads(man_path.read_text())
+    if "vectors" in man and (root / "data" / man["vectors"]["file"]).exists():
+        return
+    labels = np.fromfile(root / "data" / man["clusterings"][0]["labels"], dtype="<i4")
+    man["vectors"] = write_vectors(root / "data", clustered(labels, 64, seed=5))
+    man_path.write_text(json.dumps(man, indent=1))
+
+
+def measure_find_browser(page, url: str, n: int) -> dict:
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=900_000, polling=100)
+    return page.evaluate(
+        """async () => { const f = pixplot.app.find.finder, a = pixplot.app;
+             const t0 = performance.now(); await f.loadVectors(); const load = performance.now() - t0;
+             const med = (xs) => xs.sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+             const one = []; for (let k = 0; k < 7; k++) { const i = (k * 7919) % a.n;
+               const s = performance.now(); await f.neighbours([i], 24); one.push(performance.now() - s); }
+             const mem = Array.from(a.membersOf(0));
+             const cl = []; for (let k = 0; k < 5; k++) { const s = performance.now(); await f.neighbours(mem, 24);
+               cl.push(performance.now() - s); }
+             const sim = []; for (let k = 0; k < 3; k++) { const s = performance.now();
+               await f.similar({ key: '0', rows: mem }, 8); sim.push(performance.now() - s); }
+             return { vectors_load_ms: Math.round(load), neighbours_item_ms_median: +med(one).toFixed(1),
+                      neighbours_cluster_ms_median: +med(cl).toFixed(1), cluster_size: mem.length,
+                      similar_clusters_ms_median: +med(sim).toFixed(1) }; }""")
+
+
+def measure_find_server(root: Path, n: int, dim: int = 256) -> dict:
+    """The code behind the find routes, in process, on 256-d embeddings that follow the clusters."""
+    from seeen_ext import find
+    from seeen_ext.index import ExactIndex, make_index
+
+    labels = np.fromfile(root / "data" / "clusters" / "kmeans.i32", dtype="<i4")
+    E = clustered(labels, dim, seed=9)
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    index = make_index(E, "auto")
+    build = time.perf_counter() - t0
+    exact = index if isinstance(index, ExactIndex) else ExactIndex(E)
+
+    def med_ms(fn, reps: int) -> float:
+        ts = []
+        for r in range(reps):
+            s = time.perf_counter()
+            fn(r)
+            ts.append((time.perf_counter() - s) * 1000)
+        return round(statistics.median(ts), 2)
+
+    items = rng.choice(n, 30, replace=False)
+    groups = find.group_rows(labels)
+    groups.pop(-1, None)
+    cluster = groups[0]
+    one = med_ms(lambda r: find.neighbours_of(index, E, [int(items[r])], 24), 30)
+    one_exact = med_ms(lambda r: find.neighbours_of(exact, E, [int(items[r])], 24), 5)
+    whole = med_ms(lambda r: find.neighbours_of(index, E, cluster.tolist(), 24), 5)
+    got = {h.row for h in find.neighbours_of(index, E, [int(items[0])], 24)}
+    want = {h.row for h in find.neighbours_of(exact, E, [int(items[0])], 24)}
+    t0 = time.perf_counter()
+    cents = find.centroids(E, groups)
+    cent_s = time.perf_counter() - t0
+    sim = med_ms(lambda r: find.similar_groups(E, groups, 0, 8, cents=cents), 5)
+    split = med_ms(lambda r: find.split(E, cluster.tolist()), 1)
+    # Suggestions: 5 % labelled with their cluster's name, 10,000 unlabelled candidates.
+    from pixplot.bundle import open_bundle
+
+    bundle = open_bundle(root)
+    bundle.__dict__["embeddings"] = E  # the cached property, set to these 256-d vectors
+    ids = bundle.ids
+    lab_rows = rng.choice(n, n // 20, replace=False)
+    lab = {ids[i]: f"c{labels[i]}" for i in lab_rows if labels[i] >= 0}
+    t0 = time.perf_counter()
+    rec = find.suggester(bundle, lab, set())
+    rec_s = time.perf_counter() - t0
+    cands = np.setdiff1d(rng.choice(n, min(n, 12_000), replace=False), lab_rows)[:10_000]
+    t0 = time.perf_counter()
+    sug = find.suggest(bundle, lab, set(), candidates=cands, rec=rec)
+    sug_s = time.perf_counter() - t0
+    right = sum(s.label == f"c{labels[s.row]}" for s in sug.items)
+    return {"dim": dim, "index": index.kind, "index_build_s": round(build, 1),
+            "neighbours_item_ms_median": one, "neighbours_item_exact_ms_median": one_exact,
+            "index_recall_at_24_one_query": round(len(got & want) / 24, 3),
+            "neighbours_cluster_ms_median": whole, "cluster_size": int(len(cluster)),
+            "centroids_s": round(cent_s, 2), "similar_clusters_ms_median": sim, "split_ms": split,
+            "suggest_setup_s": round(rec_s, 1), "suggest_10k_s": round(sug_s, 2),
+            "suggest_accuracy": round(right / max(1, len(sug.items)), 4),
+            "suggest_coverage": round(len(sug.items) / max(1, sug.candidates), 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--parts", default="render,find", help="render (paint, pan, lasso) and/or find (issue 13)")
     ap.add_argument("--cache", default=os.environ.get("PIXPLOT_BENCH_CACHE", "/tmp/pixplot-bench-viewer"))
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -111,16 +230,26 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for n in [int(s) for s in args.sizes.split(",")]:
             root, made = bundle_for(n, cache)
+            parts = args.parts.split(",")
+            if "find" in parts:
+                add_vectors(root)
             srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
             threading.Thread(target=srv.serve_forever, daemon=True).start()
             ctx = browser.new_context(viewport={"width": 1280, "height": 800})
             page = ctx.new_page()
             page.set_default_timeout(900_000)
+            url = f"http://127.0.0.1:{srv.server_address[1]}/"
+            r = {"items": n}
             try:
-                r = measure(page, f"http://127.0.0.1:{srv.server_address[1]}/", n)
+                if "render" in parts:
+                    r = measure(page, url, n)
+                if "find" in parts:
+                    r["find_browser"] = measure_find_browser(page, url, n)
             finally:
                 ctx.close()
                 srv.shutdown()
+            if "find" in parts:
+                r["find_server"] = measure_find_server(root, n)
             r["bundle_write_s"] = round(made, 1)
             r["load_average"] = round(os.getloadavg()[0], 2)
             results.append(r)
@@ -130,6 +259,19 @@ def main() -> None:
            "cores": os.cpu_count(), "results": results}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(doc, indent=1))
+    finds = [r for r in results if "find_server" in r]
+    if finds:
+        def line(r: dict) -> str:
+            b, sv = r["find_browser"], r["find_server"]
+            return (f"{r['items']:,} items: more like this {b['neighbours_item_ms_median']:.1f} ms in the browser, "
+                    f"{sv['neighbours_item_ms_median']:.2f} ms on the server ({sv['index']}; exact "
+                    f"{sv['neighbours_item_exact_ms_median']:.1f} ms), split {sv['split_ms']:.0f} ms, "
+                    f"similar clusters {sv['similar_clusters_ms_median']:.1f} ms, "
+                    f"suggestions for 10k {sv['suggest_10k_s']:.1f} s")
+        print("find: " + " | ".join(line(r) for r in finds))
+    results = [r for r in results if "first_paint_ms" in r]
+    if not results:
+        return
     print("viewer: " + " | ".join(
         f"{r['items']:,} items: first paint {r['first_paint_ms'] / 1000:.2f} s, ready {r['ready_ms'] / 1000:.1f} s, "
         f"pan frame {r['frame_ms_zoomed_out_median']:.0f} ms "
