@@ -10,8 +10,23 @@ way a person drives the viewer, and reads only what the viewer reads (manifest, 
    each wrong suggestion is corrected with one action, and what stays ``unknown`` is labelled one
    by one (one action each). Recognition is repeated while it still labels something.
 
+With ``--find`` (the default) it labels the same collection a second time, from a fresh store, with
+the viewer's find and repair tools (issue 13; docs/viewer.md, Find panel), counting the same way:
+
+1. Each cluster: when it mixes classes with at least 4 items of a second one, one action splits it
+   (``POST /api/split`` + a ``split`` event) and each sub-group is labelled (one action; one more
+   to exclude a sub-group's intruders); otherwise as above. Then the clusters most like it
+   (``POST /api/similar-clusters``) whose majority has the same label are merged into it, one
+   ``merge`` event each (after excluding their intruders), so the loop never visits them.
+2. Suggestions (``POST /api/suggestions``): per label group, the right ones are accepted in one
+   action (the wrong ones are left out of the selection, not corrected); repeated while it labels
+   something, as each round has more labels to suggest from.
+3. What is left: split into sub-groups, each sub-group's majority labelled in one action, then
+   suggestions again; what still remains is labelled one by one.
+
 It reports actions per item, final label accuracy (read back from ``GET /api/state``), and the
-comparison with labelling one by one (one action per item). A stricter count, ``clicks``, also
+comparison with labelling one by one (one action per item), and with ``--find`` the ratio of the
+two oracles' actions per item (target: at most half, at >= 99 % accuracy). A stricter count, ``clicks``, also
 charges one click per intruder or wrong suggestion picked out by hand. Target: at most
 K + 0.05·N actions for N items in K true classes, at >= 99 % accuracy.
 
@@ -64,12 +79,15 @@ class Api:
         with urllib.request.urlopen(req, timeout=600) as r:
             return json.loads(r.read())
 
-    def event(self, etype: str, items: list[str], label: str | None = None) -> None:
+    def event(self, etype: str, items: list[str] | None, label: str | None = None, **extra: Any) -> str:
         self.seq += 1
-        ev: dict[str, Any] = {"id": f"oracle-{self.seq}", "type": etype, "items": items, "author": "oracle"}
+        ev: dict[str, Any] = {"id": f"oracle-{self.seq}", "type": etype, "author": "oracle", **extra}
+        if items is not None:
+            ev["items"] = items
         if label is not None:
             ev["label"] = label
         self.post("/api/events", {"events": [ev]})
+        return ev["id"]
 
 
 def free_port() -> int:
@@ -171,6 +189,135 @@ def annotate(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         "breakdown": {key: v for key, v in counts.items() if key.endswith("_actions")},
         "labelled_by_clusters": counts["labelled_by_clusters"], "recognition_rounds": recog_rounds,
         "oracle_seconds": round(time.perf_counter() - t0, 1), "http_requests": api.requests,
+    }
+
+
+def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
+    """The same job with split, merge and suggestions (see the module doc); same accounting."""
+    manifest = api.get("/data/manifest.json")
+    items = api.get("/data/" + manifest["items"])["items"]
+    clustering = next(c for c in manifest["clusterings"] if c["name"] == manifest["default_clustering"])
+    clusters = api.get("/data/" + clustering["file"])
+    n = len(items)
+    k = len(set(truth.values()))
+    counts: Counter = Counter()
+    t0 = time.perf_counter()
+    done: set[str] = set()  # labelled by the oracle (so far)
+
+    def label(ids: list[str], name: str, kind: str) -> None:
+        if ids:
+            api.event("label", ids, name)
+            counts[kind] += 1
+            counts["clicks"] += 2
+            done.update(ids)
+
+    def clean(ids: list[str]) -> tuple[str, list[str], list[str]]:
+        """(majority label, its members, the intruders)."""
+        major = Counter(truth[i] for i in ids).most_common(1)[0][0]
+        return major, [i for i in ids if truth[i] == major], [i for i in ids if truth[i] != major]
+
+    def exclude(ids: list[str]) -> None:
+        if ids:
+            api.event("exclude", ids)
+            counts["exclude_actions"] += 1
+            counts["clicks"] += len(ids) + 1
+
+    def split_and_label(ids: list[str], kind: str, of: str) -> None:
+        res = api.post("/api/split", {"items": ids})
+        api.event("split", None, groups=[g["items"] for g in res["groups"]], of=of)
+        counts["split_actions"] += 1
+        counts["clicks"] += 1
+        for g in res["groups"]:
+            major, rest, intruders = clean(g["items"])
+            if len(rest) * 2 < len(g["items"]):
+                continue  # no majority worth a label: the suggestions take these
+            if kind == "cluster_label_actions":
+                exclude(intruders)
+            else:
+                counts["clicks"] += len(intruders)  # left out of the selection
+            label(rest, major, kind)
+
+    # 1. Cluster by cluster, with split and merge.
+    for c in clusters["clusters"]:
+        members = [i for i in c["members"] if i not in done]
+        if not members:
+            counts["clusters_merged_away"] += 1
+            continue
+        comp = Counter(truth[i] for i in members).most_common()
+        if len(comp) > 1 and comp[1][1] >= 4 and len(members) >= 8:
+            split_and_label(members, "cluster_label_actions", str(c["id"]))
+        else:
+            major, rest, intruders = clean(members)
+            exclude(intruders)
+            label(rest, major, "cluster_label_actions")
+        own = [i for i in c["members"] if i in done]
+        if not own:
+            continue
+        name = truth[own[0]]
+        sim = api.post("/api/similar-clusters", {"items": own, "k": 5})
+        counts["clicks"] += 1
+        for s in sim["clusters"]:
+            rest_s = [i for i in s["items"] if i not in done]
+            if not rest_s:
+                continue
+            major, rest, intruders = clean(rest_s)
+            if major != name or len(rest) * 2 < len(rest_s):
+                continue
+            exclude(intruders)
+            api.event("merge", rest, name, into=str(c["id"]))
+            counts["merge_actions"] += 1
+            counts["clicks"] += 1
+            done.update(rest)
+    counts["labelled_by_clusters"] = len(done)
+
+    # 2. Suggestions, accepted per label group; wrong ones left for a later round.
+    rounds = []
+
+    def suggest_rounds() -> None:
+        while True:
+            res = api.post("/api/suggestions", {"limit": 100_000})
+            progress = 0
+            wrong = 0
+            for g in res["groups"]:
+                right = [s["id"] for s in g["items"] if truth[s["id"]] == g["label"]]
+                wrong += len(g["items"]) - len(right)
+                if right:
+                    counts["clicks"] += len(g["items"]) - len(right)  # left out of the selection
+                    label(right, g["label"], "accept_actions")
+                    progress += len(right)
+            rounds.append({"candidates": res["candidates"], "accepted": progress, "wrong": wrong,
+                           "unknown": res["unknown"], "threshold": res["threshold"]})
+            if not progress:
+                return
+
+    suggest_rounds()
+    # 3. The rest: split into sub-groups, label their majorities, suggest again, then one by one.
+    for _ in range(3):
+        left = [it["id"] for it in items if it["id"] not in api.get("/api/state")["labels"]]
+        if len(left) < 8:
+            break
+        before = len(done)
+        split_and_label(left, "leftover_group_actions", "leftovers")
+        suggest_rounds()
+        if len(done) == before:
+            break
+    state = api.get("/api/state")["labels"]
+    for i in [it["id"] for it in items if it["id"] not in state]:
+        api.event("label", [i], truth[i])
+        counts["one_by_one_actions"] += 1
+        counts["clicks"] += 2
+
+    final = api.get("/api/state")["labels"]
+    right = sum(final.get(i) == truth[i] for i in truth)
+    actions = sum(v for key, v in counts.items() if key.endswith("_actions"))
+    return {
+        "items": n, "classes": k, "clusters": len(clusters["clusters"]), "noise": len(clusters["noise"]),
+        "actions": actions, "actions_per_item": round(actions / n, 4), "accuracy": round(right / n, 4),
+        "clicks": counts["clicks"], "clicks_per_item": round(counts["clicks"] / n, 4),
+        "breakdown": {key: v for key, v in counts.items() if key.endswith("_actions")},
+        "labelled_by_clusters": counts["labelled_by_clusters"], "clusters_merged_away": counts["clusters_merged_away"],
+        "suggestion_rounds": rounds, "oracle_seconds": round(time.perf_counter() - t0, 1),
+        "http_requests": api.requests,
     }
 
 
@@ -279,7 +426,7 @@ def recognise_new_faces(work: Path, bundle: Path, identities: int, strangers: in
             "strangers_rejected": round(tally["strangers_unknown"] / max(1, tally["strangers"]), 4)}
 
 
-def run(name: str, bundle: Path, truth: dict[str, str]) -> dict[str, Any]:
+def run(name: str, bundle: Path, truth: dict[str, str], oracle: Any = None) -> dict[str, Any]:
     # A fresh store each run, so the count starts from nothing.
     from seeen_ext.store import store_path
 
@@ -287,7 +434,7 @@ def run(name: str, bundle: Path, truth: dict[str, str]) -> dict[str, Any]:
         Path(f"{store_path(bundle)}{suffix}").unlink(missing_ok=True)
     proc, api = start_server(bundle)
     try:
-        r = annotate(api, truth)
+        r = (oracle or annotate)(api, truth)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -302,6 +449,8 @@ def main() -> None:
     ap.add_argument("--identities", type=int, default=40)
     ap.add_argument("--views", type=int, default=5)
     ap.add_argument("--per-image", type=int, default=3)
+    ap.add_argument("--no-find", dest="find", action="store_false",
+                    help="skip the second oracle that uses split, merge and suggestions")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -319,15 +468,27 @@ def main() -> None:
             f.write("item_id,label\n" + "".join(f"{i},{lab}\n" for i, lab in truth.items()))
         r = run(name, bundle, truth)
         r["build_seconds"] = round(build_s, 1)
+        if args.find:
+            f = run(name, bundle, truth, annotate_find)
+            r["with_find"] = {key: v for key, v in f.items() if key != "data"}
+            r["find_ratio"] = round(f["actions_per_item"] / max(1e-9, r["actions_per_item"]), 3)
+            r["find_clicks_ratio"] = round(f["clicks_per_item"] / max(1e-9, r["clicks_per_item"]), 3)
         if name == "faces":
             r["recognition_of_new_images"] = recognise_new_faces(work, bundle, args.identities)
         print(json.dumps(r), flush=True)
         results["runs"].append(r)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1))
+    def find_part(r: dict[str, Any]) -> str:
+        f = r.get("with_find")
+        if not f:
+            return ""
+        return (f"; with split/merge/suggestions {f['actions']} actions ({f['actions_per_item']:.3f}/item, "
+                f"{r['find_ratio']:.2f}x; clicks {r['find_clicks_ratio']:.2f}x), accuracy {f['accuracy']:.1%}")
+
     print("bench_annotation: " + "; ".join(
         f"{r['data']}: N={r['items']} K={r['classes']}: {r['actions']} actions ({r['actions_per_item']:.3f}/item, "
-        f"budget {r['budget']}), accuracy {r['accuracy']:.1%}, {r['saving']}x fewer than one by one"
+        f"budget {r['budget']}), accuracy {r['accuracy']:.1%}, {r['saving']}x fewer than one by one" + find_part(r)
         for r in results["runs"]))
 
 

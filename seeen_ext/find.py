@@ -35,7 +35,7 @@ MIN_SPLIT = 4
 #: Most sub-groups a split proposes when the caller does not say how many.
 MAX_SPLIT = 8
 #: Members used to choose the number of sub-groups (silhouette is quadratic in them).
-SPLIT_SAMPLE = 2000
+SPLIT_SAMPLE = 1000
 #: At most this many members of a set are left out of its neighbours by over-fetching; a larger
 #: set is searched for ``k + SKIP_FETCH`` and filtered (fewer answers when the set is compact).
 SKIP_FETCH = 2000
@@ -191,7 +191,7 @@ def _split(X: np.ndarray, rows: np.ndarray, E: np.ndarray, k: int | None, seed: 
         sample = X if len(X) <= SPLIT_SAMPLE else X[np.sort(rng.choice(len(X), SPLIT_SAMPLE, replace=False))]
         best, best_score = 2, -2.0
         for kk in range(2, min(MAX_SPLIT, len(sample) // 2) + 1):
-            score = silhouette(sample, kmeans(sample, kk, seed))
+            score = silhouette(sample, kmeans(sample, kk, seed, restarts=2))
             if score > best_score + 1e-9:
                 best, best_score = kk, score
         k = best

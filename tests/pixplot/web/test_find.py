@@ -227,3 +227,22 @@ def test_help_lists_every_find_key(page, static):
     page.keyboard.press("?")
     keys = page.evaluate("[...document.querySelectorAll('#help kbd')].map((k) => k.textContent)")
     assert {"4", "r", "s", "j", "o", "w", ".", ",", "y"} <= set(keys)
+
+
+def test_similar_clusters_and_merge_work_in_a_static_bundle_and_survive_a_reload(page, static, bundle):
+    ids = ids_of(bundle)
+    open_viewer(page, static)
+    page.evaluate("pixplot.app.openCluster(2)")
+    page.keyboard.press("t")
+    page.keyboard.type("two")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.press("j")
+    wait_status(page, 'merges the active one into "two"')
+    assert page.evaluate("document.querySelector('#find-groups .find-group').dataset.key") == "3"
+    page.keyboard.press("y")
+    page.evaluate("pixplot.flushed()")
+    page.reload()
+    open_viewer(page, static)
+    st = page.evaluate("pixplot.state()")
+    cluster3 = [ids[i] for i in range(36) if i % 6 >= 3 and i // 6 >= 3]
+    assert all(st["labels"][i] == "two" and st["groups"][i] == "2" for i in cluster3)
