@@ -9,25 +9,47 @@ import numpy as np
 
 from pixplot.plugins import Clusterer
 
+#: Above this many points HDBSCAN clusters a seeded sample of this size and the other points take
+#: their nearest sample points' clusters (:mod:`pixplot.sample_cluster`).
+HDBSCAN_FIT_SAMPLE = 200_000
+
 
 class HDBSCANClusterer(Clusterer):
+    """HDBSCAN; above ``fit_sample`` points, on a seeded sample with the rest assigned by their
+    nearest sample points (the whole-set run takes minutes per million points on one core).
+    The sample's ``min_cluster_size`` and ``min_samples`` are scaled by the sample's share of the
+    points, so that they mean the same cluster size and density as on the whole set."""
+
     name: ClassVar[str] = "hdbscan"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def __init__(self, min_cluster_size: int = 15, min_samples: int | None = None,
-                 cluster_selection_epsilon: float = 0.0):
+                 cluster_selection_epsilon: float = 0.0, fit_sample: int = HDBSCAN_FIT_SAMPLE, seed: int = 24):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.cluster_selection_epsilon = cluster_selection_epsilon
+        self.fit_sample = fit_sample
+        self.seed = seed
 
     def cluster(self, X: np.ndarray) -> np.ndarray:
-        import hdbscan
-
         n = len(X)
         if n < 4:
             return np.full(n, -1, np.int64)
-        mcs = max(2, min(self.min_cluster_size, n // 2))
-        ms = None if self.min_samples is None else max(1, min(self.min_samples, n - 1))
+        if self.fit_sample and n > self.fit_sample:
+            from pixplot.sample_cluster import cluster_on_sample
+
+            share = self.fit_sample / n
+            mcs = max(2, round(self.min_cluster_size * share))
+            ms = max(1, round((self.min_samples or self.min_cluster_size) * share))
+            return cluster_on_sample(X, lambda S: self._fit(S, mcs, ms), self.fit_sample, self.seed)
+        return self._fit(X, self.min_cluster_size, self.min_samples)
+
+    def _fit(self, X: np.ndarray, min_cluster_size: int, min_samples: int | None) -> np.ndarray:
+        import hdbscan
+
+        n = len(X)
+        mcs = max(2, min(min_cluster_size, n // 2))
+        ms = None if min_samples is None else max(1, min(min_samples, n - 1))
         model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms,
                                 cluster_selection_epsilon=self.cluster_selection_epsilon,
                                 core_dist_n_jobs=1)
@@ -75,17 +97,22 @@ def relabel_by_size(labels: np.ndarray, max_clusters: int | None = None) -> tupl
     """Renumber clusters largest first (ties by first member); keep the ``max_clusters``
     largest, the rest become noise. Returns (labels, number of clusters dropped)."""
     labels = np.asarray(labels, dtype=np.int64)
-    ids = [c for c in np.unique(labels) if c >= 0]
-    first = {c: int(np.argmax(labels == c)) for c in ids}
-    sizes = {c: int((labels == c).sum()) for c in ids}
-    order = sorted(ids, key=lambda c: (-sizes[c], first[c]))
+    # One pass over the labels (not one per cluster): millions of points, thousands of clusters.
+    ids, first, sizes = np.unique(labels, return_index=True, return_counts=True)
+    keep = ids >= 0
+    ids, first, sizes = ids[keep], first[keep], sizes[keep]
+    order = np.lexsort((first, -sizes))
     dropped = 0
     if max_clusters is not None and len(order) > max_clusters:
         dropped = len(order) - max_clusters
         order = order[:max_clusters]
+    if len(ids) == 0:
+        return np.full(len(labels), -1, np.int64), dropped
+    new_of = np.full(len(ids), -1, np.int64)
+    new_of[order] = np.arange(len(order))
     out = np.full(len(labels), -1, np.int64)
-    for new, old in enumerate(order):
-        out[labels == old] = new
+    member = labels >= 0
+    out[member] = new_of[np.searchsorted(ids, labels[member])]
     return out, dropped
 
 
@@ -94,8 +121,12 @@ def describe_clusters(labels: np.ndarray, embeddings: np.ndarray, ids: list[str]
     similarity of members to that mean) of each cluster, in label order."""
     out = []
     E = np.asarray(embeddings, dtype=np.float32)
-    for c in range(int(labels.max()) + 1 if len(labels) else 0):
-        idx = np.flatnonzero(labels == c)
+    labels = np.asarray(labels, dtype=np.int64)
+    # Members of every cluster from one sort, not one scan of the labels per cluster.
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(int(labels.max()) + 2 if len(labels) else 0))
+    for c in range(len(bounds) - 1):
+        idx = order[bounds[c]:bounds[c + 1]]
         if len(idx) == 0:
             continue
         members = E[idx]
