@@ -144,6 +144,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backend(kind: str, name: str) -> str | None:
+    """What a plugin with more than one implementation (cuML on a GPU, or the CPU) runs here."""
+    from pixplot.plugins import get_class
+
+    try:
+        note = getattr(get_class(kind, name), "backend", None)
+        return note() if callable(note) else None
+    except Exception as exc:  # a broken backend probe never breaks the listing
+        return f"unknown ({type(exc).__name__}: {exc})"
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from pixplot.plugins import list_plugins
 
@@ -153,6 +164,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for r in (r for r in rows if r.kind == kind):
             status = f"ERROR {r.error}" if r.error else r.version
             print(f"  {r.name:<14} {r.target:<48} {status}")
+            backend = _backend(kind, r.name) if not r.error else None
+            if backend:
+                print(f"  {'':<14} backend: {backend}")
     from pixplot.plugins import commands
 
     cmds = commands()

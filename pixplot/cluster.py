@@ -17,6 +17,7 @@ HDBSCAN_FIT_SAMPLE = 200_000
 class HDBSCANClusterer(Clusterer):
     """HDBSCAN; above ``fit_sample`` points, on a seeded sample with the rest assigned by their
     nearest sample points (the whole-set run takes minutes per million points on one core).
+    With RAPIDS cuML and a GPU (:mod:`pixplot.gpu`), cuML's HDBSCAN on the whole set.
     The sample's ``min_cluster_size`` and ``min_samples`` are scaled by the sample's share of the
     points, so that they mean the same cluster size and density as on the whole set."""
 
@@ -31,10 +32,23 @@ class HDBSCANClusterer(Clusterer):
         self.fit_sample = fit_sample
         self.seed = seed
 
+    @classmethod
+    def backend(cls) -> str:
+        """Which implementation runs here (``pixplot plugins``)."""
+        from pixplot.gpu import backend_note
+
+        return backend_note("hdbscan")
+
     def cluster(self, X: np.ndarray) -> np.ndarray:
+        from pixplot import gpu
+
         n = len(X)
         if n < 4:
             return np.full(n, -1, np.int64)
+        if gpu.use_cuml():  # the whole set: cuML clusters millions of points in seconds
+            return gpu.hdbscan_labels(X, min_cluster_size=max(2, min(self.min_cluster_size, n // 2)),
+                                      min_samples=self.min_samples,
+                                      cluster_selection_epsilon=self.cluster_selection_epsilon)
         if self.fit_sample and n > self.fit_sample:
             from pixplot.sample_cluster import cluster_on_sample
 

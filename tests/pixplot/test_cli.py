@@ -57,6 +57,8 @@ def test_plugins_lists_builtins_with_their_origin():
     for name in ("classic", "inception_v3", "umap", "tsne", "hdbscan", "dbscan", "kmeans"):
         assert name in r.stdout
     assert "seeen-pixplot" in r.stdout
+    # Which implementation runs: cuML on a GPU, or the CPU library and why not the GPU.
+    assert "backend: cuml (GPU)" in r.stdout or "backend: hdbscan (CPU; " in r.stdout
 
 
 def test_killed_build_resumes_and_equals_an_uninterrupted_one(tmp_path):
