@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seeen_ext.index import ApproxIndex, ExactIndex, recall_at_k, tune_nprobe
+from pixplot.knn import VectorIndex, recall_at_k, tune_nprobe
 
 OUT = Path(__file__).parent / "results" / "bench_recognize.json"
 
@@ -64,14 +64,14 @@ def batch_ms(index: object, Q: np.ndarray, k: int) -> float:
 def run(n: int, d: int, nprobe: int, structure: str, k: int = 10) -> dict:
     X, Q = synthetic(n, d, structure)
     t = time.perf_counter()
-    exact = ExactIndex(X)
+    exact = VectorIndex(X, kind="exact")
     exact_build = time.perf_counter() - t
     r: dict = {"n": n, "dim": d, "k": k, "structure": structure}
     r["exact"] = {"build_s": round(exact_build, 2),
                   "ms_per_query": round(per_query_ms(exact, Q, k, 50 if n >= 1_000_000 else 200), 3),
                   "ms_per_query_batched": round(batch_ms(exact, Q, k), 3)}
     t = time.perf_counter()
-    approx = ApproxIndex(X, nprobe=nprobe)
+    approx = VectorIndex(X, kind="approx", nprobe=nprobe)
     build_s = time.perf_counter() - t
     r["approx"] = {"kind": approx.kind, "nlist": approx.nlist, "build_s": round(build_s, 2), "by_nprobe": {}}
     for p in sorted({max(1, nprobe // 4), nprobe, nprobe * 4}):

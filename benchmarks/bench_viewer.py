@@ -158,15 +158,15 @@ def measure_find_browser(page, url: str, n: int) -> dict:
 def measure_find_server(root: Path, n: int, dim: int = 256) -> dict:
     """The code behind the find routes, in process, on 256-d embeddings that follow the clusters."""
     from seeen_ext import find
-    from seeen_ext.index import ExactIndex, make_index
+    from pixplot.knn import SEARCH_EXACT_LIMIT, VectorIndex
 
     labels = np.fromfile(root / "data" / "clusters" / "kmeans.i32", dtype="<i4")
     E = clustered(labels, dim, seed=9)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    index = make_index(E, "auto")
+    index = VectorIndex(E, exact_limit=SEARCH_EXACT_LIMIT)
     build = time.perf_counter() - t0
-    exact = index if isinstance(index, ExactIndex) else ExactIndex(E)
+    exact = index if index.kind == "exact" else VectorIndex(E, kind="exact")
 
     mins: dict[str, float] = {}
 

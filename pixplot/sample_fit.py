@@ -24,7 +24,7 @@ import numpy as np
 
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes
-from pixplot.knn import available, build_index
+from pixplot.knn import VectorIndex, available
 from pixplot.project import UMAPProjector, import_umap, normalize_layout
 
 #: Points per placement task.
@@ -173,14 +173,15 @@ def sample_fit_layout(proj: UMAPProjector, X: np.ndarray, sample_size: int, exec
     if chunks:
         state = placement_state(model)
         del model
-        index = build_index(Xr[sample], proj.metric, proj.seed)
+        index = VectorIndex(Xr[sample], metric=proj.metric, seed=proj.seed)
         state_path = Path(workdir) / f"umap-sample-{proj.key}-{sample_size}-{n}.pkl"
         atomic_write_bytes(state_path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
         if progress:
             print(f"Placing {len(rest)} items in {len(chunks)} batches...", file=sys.stderr, flush=True)
 
         # Neighbours are found here (faiss uses every core); the optimisation runs on the executor.
-        tasks = [(str(state_path), k, *index.search(Xr[idx], state["n_neighbors"])) for k, idx in enumerate(chunks)]
+        tasks = [(str(state_path), k, *index.neighbours(Xr[idx], state["n_neighbors"]))
+                 for k, idx in enumerate(chunks)]
         del index
         for k, Pk in executor.map_unordered(place_chunk, tasks):
             P[chunks[k]] = Pk

@@ -26,7 +26,7 @@ import numpy as np
 
 from pixplot.bundle import Bundle
 from pixplot.errors import UserError
-from seeen_ext.index import ExactIndex
+from pixplot.knn import VectorIndex
 
 SILHOUETTE_SAMPLE = 4000
 OUTLIER_MADS = 3.5
@@ -190,7 +190,7 @@ def neighbours_loo(E: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Each row's k nearest other rows (cosine), best first: (indices, similarities)."""
     n = len(E)
     kk = min(k, n - 1)
-    hits = ExactIndex(E).search(E, kk + 1)
+    hits = VectorIndex(E, kind="exact").search(E, kk + 1)
     idx, sim = hits.indices, hits.scores
     out_i = np.empty((n, kk), np.int64)
     out_s = np.empty((n, kk), np.float32)

@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from pixplot.errors import UserError
-from pixplot.knn import normalise
-from seeen_ext.index import Index
+from pixplot.knn import VectorIndex, normalise
 
 #: Splitting needs at least this many items: with fewer, two sub-groups of two say nothing.
 MIN_SPLIT = 4
@@ -55,7 +54,7 @@ class Neighbour:
     score: float  # cosine similarity to the query (1 = identical)
 
 
-def neighbours(index: Index, query: np.ndarray, k: int, skip: Iterable[int] = ()) -> list[Neighbour]:
+def neighbours(index: VectorIndex, query: np.ndarray, k: int, skip: Iterable[int] = ()) -> list[Neighbour]:
     """The ``k`` nearest indexed rows to ``query`` (a vector), best first, without ``skip``."""
     skip = set(int(s) for s in skip)
     fetch = min(len(index), k + min(len(skip), SKIP_FETCH))
@@ -72,12 +71,12 @@ def neighbours(index: Index, query: np.ndarray, k: int, skip: Iterable[int] = ()
     return out
 
 
-def neighbours_of(index: Index, E: np.ndarray, rows: Sequence[int], k: int) -> list[Neighbour]:
+def neighbours_of(index: VectorIndex, E: np.ndarray, rows: Sequence[int], k: int) -> list[Neighbour]:
     """More like ``rows``: the nearest items to their centroid, the rows themselves left out."""
     return neighbours(index, centroid(E, rows), k, skip=rows)
 
 
-def text_neighbours(embedder: Any, index: Index, text: str, k: int, embedder_name: str = "") -> list[Neighbour]:
+def text_neighbours(embedder: Any, index: VectorIndex, text: str, k: int, embedder_name: str = "") -> list[Neighbour]:
     """The items whose embeddings best match ``text``, for an embedder that also embeds text
     (a CLIP-family model offering ``embed_text(list[str])``)."""
     if not text.strip():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pixplot.errors import UserError
-from seeen_ext.index import normalise
+from pixplot.knn import normalise
 
 DEFAULT_MARGIN = 0.2
 

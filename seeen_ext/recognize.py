@@ -30,11 +30,13 @@ import numpy as np
 
 from pixplot.errors import UserError
 from pixplot.imageio import BadImage, open_image
+from pixplot.knn import SEARCH_EXACT_LIMIT, VectorIndex, normalise, tune_nprobe
 from pixplot.plugins import create
 from seeen_ext.gallery import Gallery
-from seeen_ext.index import ApproxIndex, ExactIndex, Index, make_index, normalise, tune_nprobe
 
 UNKNOWN = "unknown"
+#: Cells an approximate gallery index starts probing (then raised until recall@10 reaches 0.95).
+RECOGNITION_NPROBE = 64
 #: Gallery rows used as leave-one-out queries by the calibration (all of them below this).
 CALIBRATION_QUERIES = 4000
 
@@ -185,7 +187,7 @@ class Recogniser:
     k: int = 5
     index_kind: str = "auto"
     calibration: Calibration | None = None
-    index: Index = field(init=False)
+    index: VectorIndex = field(init=False)
     recall: float | None = field(init=False, default=None)
     _embedder: Any = field(init=False, default=None)
     _detector: Any = field(init=False, default=None)
@@ -193,11 +195,15 @@ class Recogniser:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise UserError(f"--k {self.k}: give at least 1")
-        self.index = make_index(self.gallery.embeddings, self.index_kind)
-        if isinstance(self.index, ApproxIndex):  # measured, never assumed; more cells if too low
+        if self.index_kind not in ("auto", "exact", "approx"):
+            raise UserError(f"--index {self.index_kind}: choose auto, exact or approx")
+        self.index = VectorIndex(self.gallery.embeddings, kind=self.index_kind, exact_limit=SEARCH_EXACT_LIMIT,
+                                 nprobe=RECOGNITION_NPROBE)
+        if self.index.kind != "exact":  # measured, never assumed; more cells if too low
             rng = np.random.default_rng(0)
             q = self.gallery.embeddings[rng.choice(len(self.gallery), min(200, len(self.gallery)), replace=False)]
-            self.recall = tune_nprobe(self.index, ExactIndex(self.gallery.embeddings), q, max(self.k, 10))
+            exact = VectorIndex(self.gallery.embeddings, kind="exact")
+            self.recall = tune_nprobe(self.index, exact, q, max(self.k, 10))
 
     # -------------------------------------------------------------- plugins
     def plugins(self) -> tuple[Any, Any]:

@@ -22,8 +22,8 @@ import numpy as np
 from flask import Blueprint, Flask, abort, jsonify
 
 from pixplot.errors import UserError
+from pixplot.knn import SEARCH_EXACT_LIMIT, VectorIndex
 from seeen_ext import find
-from seeen_ext.index import Index, make_index
 from seeen_ext.routes.context import ctx as _ctx
 from seeen_ext.routes.context import json_body as _body
 
@@ -38,7 +38,7 @@ class FindCache:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.index: Index | None = None
+        self.index: VectorIndex | None = None
         self.index_ready = threading.Event()
         self.index_error: Exception | None = None
         self.embedder: Any = None
@@ -62,14 +62,14 @@ def _embeddings(bundle: Any) -> np.ndarray:
 def _build_index(ctx: Any) -> None:
     cache = _cache(ctx)
     try:
-        cache.index = make_index(_embeddings(ctx.bundle), "auto")
+        cache.index = VectorIndex(_embeddings(ctx.bundle), exact_limit=SEARCH_EXACT_LIMIT)
     except Exception as exc:  # reported to every request that needs it, never a dead thread
         cache.index_error = exc
     finally:
         cache.index_ready.set()
 
 
-def index(ctx: Any) -> Index:
+def index(ctx: Any) -> VectorIndex:
     cache = _cache(ctx)
     with cache.lock:
         if not cache.started:

@@ -10,8 +10,8 @@ import pytest
 
 from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
+from pixplot.knn import VectorIndex
 from seeen_ext import find
-from seeen_ext.index import ExactIndex
 from tests.seeen_ext.conftest import write_bundle
 
 
@@ -38,7 +38,7 @@ def three(tmp_path: Path) -> tuple[object, np.ndarray]:
 def test_neighbours_of_an_item_are_its_class_best_first_without_itself(three: tuple) -> None:
     b, truth = three
     E = b.embeddings
-    got = find.neighbours_of(ExactIndex(E), E, [0], k=5)
+    got = find.neighbours_of(VectorIndex(E, kind="exact"), E, [0], k=5)
     assert [n.row for n in got if n.row == 0] == []
     assert all(truth[n.row] == truth[0] for n in got)
     scores = [n.score for n in got]
@@ -49,7 +49,7 @@ def test_neighbours_of_a_set_search_from_its_centroid_and_leave_the_set_out(thre
     b, truth = three
     E = b.embeddings
     members = list(np.flatnonzero(truth == 1)[:6])
-    got = find.neighbours_of(ExactIndex(E), E, members, k=6)
+    got = find.neighbours_of(VectorIndex(E, kind="exact"), E, members, k=6)
     rows = [n.row for n in got]
     assert not set(rows) & set(members)
     assert sorted(rows) == sorted(np.flatnonzero(truth == 1)[6:].tolist())
@@ -150,9 +150,9 @@ class _Words:
 def test_text_search_needs_an_embedder_with_embed_text(three: tuple) -> None:
     b, truth = three
     E = b.embeddings
-    got = find.text_neighbours(_Words(E, truth), ExactIndex(E), "class2", k=4)
+    got = find.text_neighbours(_Words(E, truth), VectorIndex(E, kind="exact"), "class2", k=4)
     assert all(truth[n.row] == 2 for n in got)
     with pytest.raises(UserError, match="needs a CLIP-family embedder; this bundle was built with .classic."):
-        find.text_neighbours(object(), ExactIndex(E), "a cat", k=4, embedder_name="classic")
+        find.text_neighbours(object(), VectorIndex(E, kind="exact"), "a cat", k=4, embedder_name="classic")
     with pytest.raises(UserError, match="type some words"):
-        find.text_neighbours(_Words(E, truth), ExactIndex(E), "  ", k=4)
+        find.text_neighbours(_Words(E, truth), VectorIndex(E, kind="exact"), "  ", k=4)

@@ -21,7 +21,6 @@ from pixplot.errors import UserError
 from seeen_ext import gallery as gl
 from seeen_ext import recognize as rc
 from seeen_ext.export import to_gallery
-from seeen_ext.index import ApproxIndex, ExactIndex, make_index, recall_at_k, tune_nprobe
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
 
@@ -84,47 +83,7 @@ def test_a_gallery_of_singletons_cannot_be_calibrated():
         rc.choose_threshold(np.array([]), np.array([0.5]))
 
 
-# ---------------------------------------------------------------------------- index
-
-
-def test_exact_index_returns_the_true_top_k_in_order():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(500, 16)).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    Q = X[:7] + 0.05 * rng.normal(size=(7, 16)).astype(np.float32)
-    hits = ExactIndex(X).search(Q, 4)
-    Qn = Q / np.linalg.norm(Q, axis=1, keepdims=True)
-    want = np.argsort(-(Qn @ X.T), axis=1)[:, :4]
-    assert (hits.indices == want).all()
-    assert np.all(np.diff(hits.scores, axis=1) <= 0)
-    assert ExactIndex(X[:2]).search(Q[:1], 4).indices.tolist() == [[*np.argsort(-(Qn[:1] @ X[:2].T))[0], -1, -1]]
-
-
-def test_approximate_index_takes_over_when_large_and_keeps_recall_high():
-    rng = np.random.default_rng(1)
-    centres = rng.normal(size=(200, 32))
-    X = (centres[rng.integers(0, 200, 20_000)] + 0.6 * rng.normal(size=(20_000, 32))).astype(np.float32)
-    assert make_index(X[:100], "auto", threshold=1000).kind == "exact"
-    approx = make_index(X, "auto", threshold=1000)
-    assert isinstance(approx, ApproxIndex)
-    Q = X[rng.choice(len(X), 200, replace=False)] + 0.05 * rng.normal(size=(200, 32)).astype(np.float32)
-    exact = ExactIndex(X)
-    assert recall_at_k(exact, exact, Q, 10) == 1.0
-    r = recall_at_k(approx, exact, Q, 10)
-    assert r >= 0.95
-    approx.nprobe = 1  # scanning one cell of ~560 is much worse: the recall is measured, not assumed
-    assert recall_at_k(approx, exact, Q, 10) < r
-
-
-def test_unstructured_vectors_get_more_cells_scanned_until_recall_is_met():
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(5000, 32)).astype(np.float32)  # no clusters: the worst case for IVF
-    approx = ApproxIndex(X, nprobe=1)
-    exact = ExactIndex(X)
-    Q = X[:100]
-    assert recall_at_k(approx, exact, Q, 10) < 0.9
-    assert tune_nprobe(approx, exact, Q, 10, target=0.95) >= 0.95
-    assert approx.nprobe > 1
+# ---------------------------------------------------------------------------- index (pixplot.knn has its own tests)
 
 
 def test_approximate_index_recognises_like_the_exact_one(digits, tmp_path, capsys):
