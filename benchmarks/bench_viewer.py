@@ -157,8 +157,8 @@ def measure_find_browser(page, url: str, n: int) -> dict:
 
 def measure_find_server(root: Path, n: int, dim: int = 256) -> dict:
     """The code behind the find routes, in process, on 256-d embeddings that follow the clusters."""
-    from seeen_ext import find
     from pixplot.knn import SEARCH_EXACT_LIMIT, VectorIndex
+    from seeen_ext import find
 
     labels = np.fromfile(root / "data" / "clusters" / "kmeans.i32", dtype="<i4")
     E = clustered(labels, dim, seed=9)
