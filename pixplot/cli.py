@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from pixplot import __version__
 from pixplot.errors import UserError
+from pixplot.imageio import DEFAULT_MAX_FILE_SIZE
 
 BUILD_DEFAULTS = {"out_dir": "output", "seed": 24}
 
@@ -26,6 +28,9 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g.add_argument("--out_dir", "--out-dir", default="output" if not demo else "pixplot-demo/output",
                    help="where the bundle goes (default: %(default)s)")
     g.add_argument("--max_images", "--max-images", type=int, help="use at most this many images")
+    g.add_argument("--max_file_size", "--max-file-size", type=_size, default=DEFAULT_MAX_FILE_SIZE,
+                   metavar="SIZE", help="skip larger files without reading them: bytes, or a number with K, M "
+                   "or G (default: 1G)")
     g.add_argument("--shuffle", action="store_true", help="pick --max_images at random (seeded)")
     g.add_argument("--seed", type=int, default=24, help="seed for every random step (default: 24)")
     g.add_argument("--use_cache", "--use-cache", action=argparse.BooleanOptionalAction, default=True,
@@ -58,8 +63,9 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g = p.add_argument_group("execution")
     g.add_argument("--executor", default="local", choices=["local", "ray"],
                    help="local: this machine's cores (default); ray: a Ray cluster (see docs/scale.md)")
-    g.add_argument("--ray-address", "--ray_address", dest="ray_address", default="auto",
-                   help="Ray cluster to join (default: auto, the running one; 'local' starts one here)")
+    g.add_argument("--ray-address", "--ray_address", dest="ray_address", default=None,
+                   help="Ray cluster to join (default: $RAY_ADDRESS when set, else a local Ray instance "
+                   "started for the build; 'auto' joins the one running on this machine)")
     g.add_argument("--num-gpus", "--num_gpus", dest="num_gpus", type=float, default=0.0,
                    help="GPUs per embedding worker on the ray executor (default: 0)")
     g.add_argument("--umap-fit-sample", "--umap_fit_sample", dest="umap_fit_sample", type=int, default=200_000,
@@ -82,6 +88,7 @@ def _build_options(args: argparse.Namespace, images: str, metadata: str | None) 
                       if k.startswith("plugin__") and v is not None}
     return BuildOptions(
         images=images, out_dir=args.out_dir, metadata=metadata, max_images=args.max_images,
+        max_file_size=args.max_file_size,
         shuffle=args.shuffle, seed=args.seed, embedder=args.embedder, detector=args.detector,
         layouts=args.layouts, cluster=args.cluster, cluster_on=args.cluster_on,
         min_cluster_size=args.min_cluster_size, min_samples=args.min_samples, eps=args.eps,
@@ -103,6 +110,9 @@ def _report(res: Any) -> None:
         parts.append(f"{res.no_detections} images with no detections")
     parts.append(f"{res.clusters} clusters, {res.noise} unclustered")
     parts.append(f"{bad} files skipped" + (" (see data/skipped.csv)" if bad else ""))
+    unmatched = (res.manifest.get("counts") or {}).get("unmatched_metadata_rows", 0)
+    if unmatched:
+        parts.append(f"{unmatched} metadata rows matched no file")
     parts.append(f"{res.embedded} embedded this run")
     print("Built: " + "; ".join(parts) + f" in {res.timings['total']:.1f}s.")
     for path, reason in res.skipped[:5]:
@@ -114,14 +124,47 @@ def _report(res: Any) -> None:
               f"{res.dropped_clusters} smaller ones are shown as unclustered.")
     out = res.out_dir
     print(f"Bundle written to {out.resolve()}")
-    print("Open it to annotate:  pixplot serve " + _shell(out))
-    print(f"or view it statically: cd {_shell(out)} && python -m http.server 8000  "
+    print(f"Open it to annotate:  {pixplot_command()} serve " + _shell(out))
+    print(f"or view it statically: cd {_shell(out)} && python3 -m http.server 8000  "
           "(then open http://127.0.0.1:8000/)")
 
 
-def _shell(p: Path) -> str:
+def _shell(p: Path | str) -> str:
     s = str(p)
-    return f"'{s}'" if any(c in s for c in " '\"$&;") else s
+    return "'" + s.replace("'", "'\\''") + "'" if any(c in s for c in " '\"$&;()<>|*?[]`\\!#~") else s
+
+
+def pixplot_command() -> str:
+    """How to run ``pixplot`` again from this shell, as typed: ``pixplot`` when the shell would find
+    this very program (an active venv, or an install on PATH), else the path of this environment's
+    script (``.venv/bin/pixplot`` after the README's set-up, which does not activate the venv)."""
+    script = Path(sys.prefix) / "bin" / "pixplot"
+    if not script.is_file():
+        argv0 = Path(sys.argv[0])
+        script = argv0 if argv0.name == "pixplot" and argv0.is_file() else script
+    if not script.is_file():  # run as `python -m pixplot`
+        return f"{_shell(_relative(Path(sys.executable)))} -m pixplot"
+    found = shutil.which("pixplot")
+    if found and os.path.realpath(found) == os.path.realpath(script):
+        return "pixplot"
+    return _shell(_relative(script.absolute()))
+
+
+def _relative(p: Path) -> str:
+    """``p`` relative to the working folder when it lies below it (``.venv/bin/pixplot``)."""
+    try:
+        return p.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _size(text: str) -> int:
+    from pixplot.imageio import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_build(args: argparse.Namespace) -> int:

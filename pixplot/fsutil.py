@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -69,3 +70,18 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_json(path: str | Path, obj: Any, indent: int | None = None) -> None:
     text = json.dumps(obj, indent=indent, ensure_ascii=False, separators=None if indent else (",", ":"))
     atomic_write_text(path, text)
+
+
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words for skipped.csv."""
+    if stat.S_ISFIFO(mode):
+        return "named pipe"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "special file"

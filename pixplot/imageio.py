@@ -11,6 +11,7 @@ import io
 import math
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -19,8 +20,45 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
+#: Input files above this many bytes are refused unread (``--max_file_size``). Generous: an image
+#: at the pixel limit above, 16-bit RGBA and uncompressed, is about 0.7 GiB.
+DEFAULT_MAX_FILE_SIZE = 1 << 30
+
+
 class BadImage(Exception):
     """A file that cannot be used as an image; ``str(exc)`` is the reason for skipped.csv."""
+
+
+def sniff_image(fp: BinaryIO) -> None:
+    """Refuse a file whose header no image format recognises, or that declares more than
+    ``MAX_PIXELS``, having read only its header (Pillow opens lazily)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(fp) as im:
+                w, h = im.size
+        except UnidentifiedImageError as exc:
+            raise BadImage("not an image (unknown format)") from exc
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise BadImage(f"decompression bomb refused ({exc})") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise BadImage(f"corrupt image ({str(exc) or type(exc).__name__})") from exc
+    if w * h > MAX_PIXELS:
+        raise BadImage(f"decompression bomb refused ({w}x{h} pixels)")
+
+
+def parse_size(text: str) -> int:
+    """``1G``, ``200M``, ``64k`` or plain bytes, as bytes (binary multiples)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(t[-1:] if t else "", 1)
+    num = t[:-1] if mult != 1 else t
+    try:
+        value = float(num)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (use bytes, or a number with K, M or G)") from None
+    if value <= 0:
+        raise ValueError(f"not a size: {text!r} (must be positive)")
+    return int(value * mult)
 
 
 def to_rgb(im: Image.Image) -> Image.Image:

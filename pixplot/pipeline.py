@@ -25,11 +25,12 @@ from tqdm import tqdm
 from pixplot import __version__
 from pixplot.cache import BuildCache
 from pixplot.cluster import describe_clusters, relabel_by_size
-from pixplot.discover import find_images, read_metadata
+from pixplot.discover import discover, load_metadata
 from pixplot.embedders import default_embedder
 from pixplot.errors import UserError
 from pixplot.executor import make_executor
 from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from pixplot.imageio import DEFAULT_MAX_FILE_SIZE
 from pixplot.plugins import create, get_class
 from pixplot.project import grid_layout, reduce_dims
 from pixplot.sample_fit import sample_fit_layout
@@ -48,6 +49,7 @@ class BuildOptions:
     out_dir: str = "output"
     metadata: str | None = None
     max_images: int | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped unread
     shuffle: bool = False
     seed: int = 24
     embedder: str | None = None  # default: the detector's, else "classic"
@@ -71,7 +73,7 @@ class BuildOptions:
     executor: str = "local"
     workers: int | None = None
     batch_size: int | None = None
-    ray_address: str = "auto"
+    ray_address: str | None = None  # None: RAY_ADDRESS when set, else a local Ray instance
     num_gpus: float = 0.0  # per embedding task, on the ray executor
     endpoint_url: str | None = None  # S3 input: endpoint and profile
     profile: str | None = None
@@ -153,7 +155,8 @@ def _build(opts: BuildOptions) -> BuildResult:
         cparams.setdefault("metric", "euclidean")
     clusterer = create("clusterer", cluster_name, **cparams)
 
-    root, files = find_images(opts.images, opts.max_images, opts.shuffle, opts.seed)
+    found = discover(opts.images, opts.max_images, opts.shuffle, opts.seed)
+    files = found.files
     if not opts.use_cache and out.exists():
         shutil.rmtree(cache_dir, ignore_errors=True)
         shutil.rmtree(thumbs, ignore_errors=True)
@@ -178,7 +181,8 @@ def _build(opts: BuildOptions) -> BuildResult:
                     continue
                 size, mtime_ns = st.st_size, st.st_mtime_ns
             row = known.get(f.rel)
-            fresh = row and row["size"] == size and row["mtime_ns"] == mtime_ns
+            fresh = (row and row["size"] == size and row["mtime_ns"] == mtime_ns
+                     and not (row["error"] or "").startswith("too large"))  # the cap may have changed
             thumb_ok = (not whole_thumbs or row is None or row["error"]
                         or (row["thumb_size"] == opts.thumb_size
                             and (thumbs / f"{item_id(row['sha256'])}.jpg").exists()))
@@ -187,7 +191,7 @@ def _build(opts: BuildOptions) -> BuildResult:
         bar = _bar(opts, len(files), "Reading images", "img")
         bar.update(len(files) - len(todo))
         tasks = [([(str(f.path), f.rel) for f in chunk], str(thumbs) if whole_thumbs else None,
-                  opts.thumb_size) for chunk in _chunks(todo, 32)]
+                  opts.thumb_size, opts.max_file_size) for chunk in _chunks(todo, 32)]
         for rows in executor.map_unordered(ingest_batch, tasks):
             cache.put_files(rows)
             for r in rows:
@@ -196,7 +200,8 @@ def _build(opts: BuildOptions) -> BuildResult:
         bar.close()
         timings["ingest"] = time.perf_counter() - t
 
-        skipped: list[tuple[str, str]] = []
+        skipped: list[tuple[str, str]] = list(found.skipped)  # what discovery could not use
+        aliases = dict(found.aliases)  # a duplicate's name -> the kept copy's, for metadata rows
         good = []
         first_of: dict[str, str] = {}
         for f in files:
@@ -205,6 +210,7 @@ def _build(opts: BuildOptions) -> BuildResult:
                 skipped.append((f.rel, row["error"]))
             elif row["sha256"] in first_of:
                 skipped.append((f.rel, f"duplicate of {first_of[row['sha256']]}"))
+                aliases[f.rel] = first_of[row["sha256"]]
             else:
                 first_of[row["sha256"]] = f.rel
                 good.append((f, row))
@@ -213,8 +219,15 @@ def _build(opts: BuildOptions) -> BuildResult:
                             f"(first problem: {skipped[0][0]}: {skipped[0][1]})")
 
         meta, meta_fields, unmatched = ({}, [], 0)
+        extra_manifest: dict[str, Any] = {}
         if opts.metadata:
-            meta, meta_fields, unmatched = read_metadata(opts.metadata, [f.rel for f, _ in good])
+            md = load_metadata(opts.metadata, [f.rel for f, _ in good], aliases)
+            meta, meta_fields, unmatched = md.by_rel, md.fields, len(md.unmatched)
+            if md.followed:
+                extra_manifest.setdefault("notes", []).append(
+                    f"{len(md.followed)} metadata rows name a file skipped as a duplicate; each applies to "
+                    f"the kept copy unless it has a row of its own (first: {md.followed[0][0]} -> "
+                    f"{md.followed[0][1]})")
 
         # ---------------------------------------------------------------- detect
         items: list[dict[str, Any]] = []
@@ -305,7 +318,6 @@ def _build(opts: BuildOptions) -> BuildResult:
         order_key = hashlib.sha256(("\n".join(ids) + embedder.id).encode()).hexdigest()[:16]
         layouts: dict[str, np.ndarray] = {}
         large = len(ids) > opts.umap_fit_sample
-        extra_manifest: dict[str, Any] = {}
         if large and opts.cluster_on is None and opts.cluster is None and cluster_on != "umap":
             cluster_on, cluster_name = "umap", "hdbscan"
             clusterer = create("clusterer", "hdbscan", min_cluster_size=opts.min_cluster_size,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -29,12 +30,23 @@ from pixplot.errors import UserError
 GPU_STAGES = ("embed_batch",)
 
 
+def resolve_address(address: str | None) -> tuple[str, str]:
+    """(the address to give ``ray.init``, where it came from), following Ray's convention: an
+    address given wins, then ``RAY_ADDRESS``; with neither, a local instance just for this build."""
+    if address:
+        return address, "--ray-address"
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env:
+        return env, "RAY_ADDRESS"
+    return "local", "default"
+
+
 class RayExecutor:
     """``map_unordered`` on a Ray cluster (see the module docstring)."""
 
     name = "ray"
 
-    def __init__(self, workers: int | None = None, address: str | None = "auto", num_gpus: float = 0.0,
+    def __init__(self, workers: int | None = None, address: str | None = None, num_gpus: float = 0.0,
                  env: dict[str, str] | None = None, max_retries: int = 3):
         self.max_workers = workers
         self.address = address
@@ -53,14 +65,25 @@ class RayExecutor:
         # sends one); numba cannot compile code that prints after that (UMAP on the driver).
         os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
         if not ray.is_initialized():
-            address = None if self.address in (None, "", "local") else self.address
+            address, named_by = resolve_address(self.address)
             try:
-                ray.init(address=address, include_dashboard=False if address is None else None,
-                         log_to_driver=False, logging_level=logging.WARNING)
+                if address == "local":
+                    ray.init(address="local", include_dashboard=False, log_to_driver=False,
+                             logging_level=logging.WARNING)
+                else:
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             except ConnectionError as exc:
-                raise UserError(f"--ray-address {self.address}: no Ray cluster there ({exc}); start one with "
-                                "`ray start --head`, or use --ray-address local for a throwaway one") from exc
+                raise UserError(f"{named_by} {address}: no Ray cluster there ({exc}); start one with "
+                                "`ray start --head`, or leave the address out (and RAY_ADDRESS unset) for a "
+                                "local one") from exc
             self._started = True
+            cpus = int(ray.cluster_resources().get("CPU", 0))
+            if address == "local":
+                said = (f"started a local Ray instance ({cpus} CPUs; it stops when the build ends). "
+                        "Give --ray-address or set RAY_ADDRESS to use a cluster.")
+            else:
+                said = f"connected to the Ray cluster at {address} ({named_by}; {cpus} CPUs)."
+            print(f"pixplot: ray: {said}", file=sys.stderr, flush=True)
         return ray
 
     @property

@@ -85,14 +85,24 @@ class Blob:
     mtime_ns: int
 
 
-def read(path: str) -> Blob:
+class TooLarge(OSError):
+    """A file or object above the size cap; nothing of it was read."""
+
+    def __init__(self, size: int, cap: int):
+        super().__init__(f"{size} bytes, above the {cap}-byte cap")
+        self.size, self.cap = size, cap
+
+
+def read(path: str, max_size: int | None = None) -> Blob:
     """The bytes of a file or object with its size and modification time (ns since the epoch).
 
     Raises ``OSError`` for anything unreadable, as ``open()`` does, so callers treat a missing
-    object and a missing file alike.
+    object and a missing file alike; :class:`TooLarge` (without reading) above ``max_size``.
     """
     if not is_s3(path):
         st = os.stat(path)
+        if max_size is not None and st.st_size > max_size:
+            raise TooLarge(st.st_size, max_size)
         with open(path, "rb") as f:
             return Blob(f.read(), st.st_size, st.st_mtime_ns)
     bucket, key = split_s3(path)
@@ -100,6 +110,10 @@ def read(path: str) -> Blob:
 
     try:
         resp = client().get_object(Bucket=bucket, Key=key)
+        size = int(resp.get("ContentLength") or 0)
+        if max_size is not None and size > max_size:
+            resp["Body"].close()
+            raise TooLarge(size, max_size)
         data = resp["Body"].read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "?")

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from pixplot.fsutil import atomic_write_bytes
-from pixplot.imageio import BadImage, encode_jpeg, full_size, load_item_image, open_image
+from pixplot.fsutil import atomic_write_bytes, file_kind
+from pixplot.imageio import (
+    DEFAULT_MAX_FILE_SIZE,
+    BadImage,
+    encode_jpeg,
+    full_size,
+    load_item_image,
+    open_image,
+    sniff_image,
+)
 from pixplot.plugins import SOURCE_SCALE, Detection, Detector, Embedder, ItemImage
-from pixplot.sources import image_source, read
+from pixplot.sources import Blob, TooLarge, image_source, is_s3, read
 
 
 def _source(path: str) -> str | bytes:
@@ -36,7 +46,41 @@ def item_id(sha256: str, box: list[float] | tuple[float, ...] | None = None) -> 
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def ingest_batch(files: list[tuple[str, str]], thumbs_dir: str | None, thumb_size: int) -> list[dict]:
+def read_input(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Blob:
+    """The bytes of one input file or object, refusing before reading it whole: anything that
+    is not a regular file (a pipe would block forever), anything above ``max_size``, and a
+    local file whose header no image format recognises. Raises :class:`BadImage` with the reason.
+    """
+    try:
+        if is_s3(path):
+            blob = read(path, max_size)
+            if not blob.data:
+                raise BadImage("empty file")
+            sniff_image(io.BytesIO(blob.data))
+            return blob
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise BadImage(f"not a regular file ({file_kind(st.st_mode)})")
+        # O_NONBLOCK: should the path have become a pipe since, opening it still returns at once.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise BadImage(f"not a regular file ({file_kind(st.st_mode)})")
+            if max_size is not None and st.st_size > max_size:
+                raise TooLarge(st.st_size, max_size)
+            if st.st_size == 0:
+                raise BadImage("empty file")
+            sniff_image(f)
+            f.seek(0)
+            return Blob(f.read(), st.st_size, st.st_mtime_ns)
+    except TooLarge as exc:
+        raise BadImage(f"too large ({exc.size:,} bytes; the cap is {exc.cap:,}, "
+                       "change it with --max_file_size)") from exc
+
+
+def ingest_batch(files: list[tuple[str, str]], thumbs_dir: str | None, thumb_size: int,
+                 max_file_size: int | None = DEFAULT_MAX_FILE_SIZE) -> list[dict]:
     """Hash and decode each file; with ``thumbs_dir``, write its preview ``<id>.jpg``.
 
     Decoding uses JPEG draft mode at the thumbnail size, which also proves the whole file
@@ -47,7 +91,7 @@ def ingest_batch(files: list[tuple[str, str]], thumbs_dir: str | None, thumb_siz
         row: dict[str, Any] = {"rel": rel, "size": None, "mtime_ns": None, "sha256": None, "width": None,
                                "height": None, "format": None, "error": None, "thumb_size": None}
         try:
-            blob = read(path)  # a local path or an s3:// URL
+            blob = read_input(path, max_file_size)  # a local path or an s3:// URL
             row["size"], row["mtime_ns"], data = blob.size, blob.mtime_ns, blob.data
             row["sha256"] = hashlib.sha256(data).hexdigest()
             im = open_image(data, max_side=thumb_size)

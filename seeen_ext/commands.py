@@ -13,7 +13,8 @@ from pixplot.errors import UserError
 
 
 def _bundle_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("bundle", metavar="BUNDLE", help="the folder `pixplot build` wrote (default output/)")
+    p.add_argument("bundle", metavar="BUNDLE", nargs="?", default="output",
+                   help="the folder `pixplot build` wrote (default: output, as `pixplot build` does)")
 
 
 # ---------------------------------------------------------------------------- serve

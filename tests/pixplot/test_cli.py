@@ -126,3 +126,40 @@ def test_demo_builds_labelled_digits_offline(tmp_path):
     assert cats == {str(d) for d in range(10)}
     assert all(it["source"].startswith(it["meta"]["category"] + "/") for it in b.items)
     assert "pixplot serve" in r.stdout
+
+
+def test_open_hint_runs_as_written_when_the_venv_is_not_active(tmp_path):
+    """The README's set-up runs `.venv/bin/pixplot demo` without activating the venv: the closing hint
+    must not say a bare `pixplot`, which that shell cannot find."""
+    script = os.path.join(sys.prefix, "bin", "pixplot")
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PATH="/usr/bin:/bin", TF_CPP_MIN_LOG_LEVEL="3")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([os.path.relpath(script, repo) if script.startswith(repo) else script, "demo",
+                        "--max_images", "40", "--out_dir", str(tmp_path / "out"), *FAST],
+                       capture_output=True, text=True, env=env, cwd=repo, timeout=300)
+    assert r.returncode == 0, r.stderr
+    hint = next(line for line in r.stdout.splitlines() if line.startswith("Open it to annotate:"))
+    command = hint.split(":", 1)[1].strip()
+    assert not command.startswith("pixplot ")
+    ran = subprocess.run(["sh", "-c", command + " --help"], capture_output=True, text=True, env=env, cwd=repo,
+                         timeout=120)
+    assert ran.returncode == 0 and "usage: pixplot serve" in ran.stdout, ran.stderr
+
+
+def test_open_hint_says_plain_pixplot_when_the_shell_finds_this_one(tmp_path, monkeypatch):
+    from pixplot import cli
+
+    prefix = tmp_path / "env"
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "bin" / "pixplot").write_text("#!/bin/sh\n")
+    (prefix / "bin" / "pixplot").chmod(0o755)
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{prefix / 'bin'}:/usr/bin:/bin")  # an active venv
+    assert cli.pixplot_command() == "pixplot"
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # not active: the path, relative to here
+    assert cli.pixplot_command() == "env/bin/pixplot"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli.pixplot_command() == str(prefix / "bin" / "pixplot")

@@ -139,3 +139,30 @@ def test_worker_killed_during_embedding_is_retried_and_every_item_counts_once(
     assert res.items == len(ids) == len(set(ids)) == 36
     assert ids == [it["id"] for it in local["items"]]
     np.testing.assert_array_equal(facts["embeddings"], local["embeddings"])
+
+
+def test_the_address_follows_rays_convention(monkeypatch):
+    from pixplot.ray_executor import resolve_address
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert resolve_address(None) == ("local", "default")
+    assert resolve_address("10.0.0.1:6379") == ("10.0.0.1:6379", "--ray-address")
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.2:6379")
+    assert resolve_address(None) == ("10.0.0.2:6379", "RAY_ADDRESS")
+    assert resolve_address("auto") == ("auto", "--ray-address")  # a flag given beats the environment
+
+
+def test_no_address_and_no_cluster_starts_a_local_instance_and_says_so():
+    """`--executor ray` on a laptop: no `ray start`, no RAY_ADDRESS, no --ray-address."""
+    import subprocess
+
+    code = ("from pixplot.ray_executor import RayExecutor\n"
+            "ex = RayExecutor(workers=1)\n"
+            "print(list(ex.map_unordered(pow, [(2, 5)])))\n"
+            "ex.close()\n")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TQDM_PATCH_PRINT="0")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "[32]" in r.stdout
+    assert "pixplot: ray: started a local Ray instance" in r.stderr
