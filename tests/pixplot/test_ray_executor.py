@@ -157,8 +157,9 @@ def test_no_address_and_no_cluster_starts_a_local_instance_and_says_so():
     import subprocess
 
     code = ("from pixplot.ray_executor import RayExecutor\n"
+            "def power(a, b):\n    return a ** b\n"
             "ex = RayExecutor(workers=1)\n"
-            "print(list(ex.map_unordered(pow, [(2, 5)])))\n"
+            "print(list(ex.map_unordered(power, [(2, 5)])))\n"
             "ex.close()\n")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_TQDM_PATCH_PRINT="0")
