@@ -62,13 +62,22 @@ def rows(bundle: Bundle, state: dict[str, Any]) -> list[Row]:
     ]
 
 
+def cluster_ids(bundle: Bundle) -> list[int]:
+    """The default clustering's cluster id per item (-1 = noise), or -1 for all without one."""
+    try:
+        return [int(c) for c in bundle.cluster_labels()]
+    except (UserError, KeyError, OSError, TypeError):
+        return [-1] * len(bundle.items)
+
+
 def to_csv(bundle: Bundle, state: dict[str, Any]) -> bytes:
-    """``item_id,source,box,label,excluded``; box as JSON ``[x, y, w, h]`` or empty."""
+    """``item_id,source,box,cluster_id,label,excluded``; box as JSON ``[x, y, w, h]`` or empty;
+    cluster_id from the default clustering (-1 = noise)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["item_id", "source", "box", "label", "excluded"])
-    for r in rows(bundle, state):
-        w.writerow([r.id, r.source, box_text(r.box), r.label or "", "true" if r.excluded else "false"])
+    w.writerow(["item_id", "source", "box", "cluster_id", "label", "excluded"])
+    for r, cid in zip(rows(bundle, state), cluster_ids(bundle), strict=False):
+        w.writerow([r.id, r.source, box_text(r.box), cid, r.label or "", "true" if r.excluded else "false"])
     return buf.getvalue().encode("utf-8")
 
 

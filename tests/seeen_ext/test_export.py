@@ -44,6 +44,9 @@ def test_csv_export_lists_every_item_with_label_and_flag(bundle: Path, tmp_path:
     assert json.loads(by_id[face["id"]]["box"]) == face["box"]
     assert by_id[items[0]["id"]]["box"] == ""
     assert sum(r["excluded"] == "true" for r in rows) == 1
+    # The cluster id column is the default clustering's (the test bundle alternates 0, 1).
+    assert [int(r["cluster_id"]) for r in rows] == [int(c) for c in b.cluster_labels()]
+    assert {r["cluster_id"] for r in rows} == {"0", "1"}
 
 
 def test_json_export_holds_items_state_and_events(bundle: Path, tmp_path: Path) -> None:

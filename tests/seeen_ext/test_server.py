@@ -103,7 +103,7 @@ def test_export_csv_json_and_gallery(app_ids: tuple[Any, list[str]]) -> None:
     ]})
     csv_text = client.get("/api/export?format=csv").get_data(as_text=True)
     lines = csv_text.strip().split("\n")
-    assert lines[0] == "item_id,source,box,label,excluded" and len(lines) == len(ids) + 1
+    assert lines[0] == "item_id,source,box,cluster_id,label,excluded" and len(lines) == len(ids) + 1
     assert any(line.startswith(f"{ids[1]},") and line.endswith(",cat,true") for line in lines)
     doc = client.get("/api/export?format=json").get_json()
     assert doc["format"] == "pixplot-annotations" and len(doc["items"]) == len(ids)

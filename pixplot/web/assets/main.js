@@ -15,6 +15,7 @@ import { buildHelp, mountHelp } from './panels/help.js';
 import { mountLabels } from './panels/labels.js';
 import { mountLegend } from './panels/legend.js';
 import { mountSelection } from './panels/selection.js';
+import { exportSelection, mountSelectionExport } from './selection-export.js';
 import { mountDownload } from './ui/download.js';
 import { mountToast } from './ui/toast.js';
 import { mountTooltip } from './ui/tooltip.js';
@@ -136,6 +137,7 @@ async function main() {
   buildTabs();
   mountClusters($('#pane-clusters'), app);
   mountSelection($('#pane-selection'), app);
+  mountSelectionExport($('#pane-selection'), app);
   mountLabels($('#pane-labels'), app);
   mountFind($('#pane-find'), app);
   mountDetail($('#detail'), app);
@@ -200,6 +202,8 @@ window.pixplot = {
   frameMs: () => app.map.timedDraw(),
   /** The current layout's guides (labels, lines) and the overlay's painted pixels. */
   guides: () => (guides ? guides.stats() : null),
+  /** Export the selection ('csv' | 'json' | 'zip') as the buttons do; resolves to what was written. */
+  exportSelection: (format) => exportSelection(app, format),
   pan: (dx, dy) => app.panBy(dx, dy),
   zoomTo: (x, y, k) => app.map.setView({ x, y, k }),
 };
