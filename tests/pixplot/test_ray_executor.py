@@ -167,3 +167,19 @@ def test_no_address_and_no_cluster_starts_a_local_instance_and_says_so():
     assert r.returncode == 0, r.stderr[-3000:]
     assert "[32]" in r.stdout
     assert "pixplot: ray: started a local Ray instance" in r.stderr
+
+
+def test_ray_address_in_the_environment_joins_that_cluster_and_says_so(ray_runtime):
+    import subprocess
+
+    address = ray_runtime.get_runtime_context().gcs_address
+    code = ("from pixplot.ray_executor import RayExecutor\n"
+            "def power(a, b):\n    return a ** b\n"
+            "ex = RayExecutor(workers=1)\n"
+            "print(list(ex.map_unordered(power, [(3, 3)])))\n"
+            "ex.close()\n")
+    env = dict(os.environ, RAY_ADDRESS=address, RAY_USAGE_STATS_ENABLED="0", RAY_TQDM_PATCH_PRINT="0")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "[27]" in r.stdout
+    assert f"pixplot: ray: connected to the Ray cluster at {address} (RAY_ADDRESS; 2 CPUs)" in r.stderr

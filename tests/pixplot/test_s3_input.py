@@ -75,3 +75,19 @@ def test_s3_build_equals_local_build_and_reuses_its_cache(aws_env, uploaded, ref
 def test_missing_bucket_is_a_one_line_user_error(aws_env):
     with s3_settings(aws_env.endpoint, None), pytest.raises(UserError, match="no-such-bucket"):
         list_s3("s3://no-such-bucket/photos/")
+
+
+def test_objects_above_the_size_cap_or_not_images_are_refused_before_a_whole_read(aws_env, s3_server):
+    from pixplot.work import ingest_batch
+
+    c = s3_server.client()
+    c.put_object(Bucket=s3_server.bucket, Key="odd/big.bin", Body=b"\x89PNG\r\n\x1a\n" + bytes(2 << 20))
+    c.put_object(Bucket=s3_server.bucket, Key="odd/notes.txt", Body=b"not an image\n")
+    c.put_object(Bucket=s3_server.bucket, Key="odd/empty.jpg", Body=b"")
+    base = f"s3://{s3_server.bucket}/odd/"
+    with s3_settings(aws_env.endpoint, None):
+        rows = ingest_batch([(base + "big.bin", "big.bin"), (base + "notes.txt", "notes.txt"),
+                             (base + "empty.jpg", "empty.jpg")], None, 64, max_file_size=1 << 20)
+    assert [r["error"] for r in rows] == [
+        f"too large ({(2 << 20) + 8:,} bytes; the cap is {1 << 20:,}, change it with --max_file_size)",
+        "not an image (unknown format)", "empty file"]
