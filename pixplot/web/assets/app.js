@@ -6,6 +6,8 @@
 
 import { ClusterSet } from './clusterset.js';
 import { colorsFromCodes, cssColor } from './colors.js';
+import { emptyFilter, isActive, matchMask } from './filters.js';
+import { FOCUS_LIMIT, focusGrid } from './focus.js';
 import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
 import { initialAuthor } from './author.js';
 import { SpatialGrid } from './grid.js';
@@ -24,6 +26,12 @@ export class App {
     this.timings = {};
     this.syncPending = null;
     this.lastLasso = null;
+    this.focus = null; // {members, mask, grid}: items arranged on a local grid (focus.js)
+    this.shown = null; // positions on the map: the layout's, with the focused items moved
+    this.filter = emptyFilter(); // filters.js: search text, facets, year range
+    this.filterMask = null; // Uint8Array 0/1 of the items the filter keeps; null: no filter
+    this.textMask = null; // the worker's search result for filter.text
+    this.filterSeq = 0;
   }
 
   on(topic, fn) {
@@ -54,8 +62,10 @@ export class App {
     const [xy, labels] = await binary;
     this.timings.layout = performance.now() - t0;
     this.positions = xy;
+    this.shown = xy;
     this.clusterOf = labels || new Int32Array(this.n).fill(-1);
     this.map.setPositions(xy);
+    this.map.set({ maxPointPx: nativePx(m) });
     this.fit(false);
     this.map.setColors(colorsFromCodes(this.clusterOf, this.n));
     this.map.draw();
@@ -82,7 +92,11 @@ export class App {
     this.timings.clusters = performance.now() - t0;
     this.saver = await startSaving(this.store, m, (s) => this.setStatus(s));
     this.store.on('selection', () => this.scheduleSync({ flags: true }));
-    this.store.on('annotations', () => this.scheduleSync({ flags: true, stats: true, colors: this.store.view.colorBy === 'label' }));
+    this.store.on('annotations', () => {
+      const f = this.filter;
+      if (f.text || f.label.length || f.status.length) this.applyFilter(); // labels and exclusions moved
+      this.scheduleSync({ flags: true, stats: true, colors: this.store.view.colorBy === 'label' });
+    });
     this.store.on('view', (p) => this.scheduleSync({ flags: 'unlabelledOnly' in p || 'cluster' in p, colors: 'colorBy' in p }));
     this.sync({ flags: true, stats: true });
     this.timings.ready = performance.now() - t0;
@@ -135,13 +149,14 @@ export class App {
     return [x0, y0, x1, y1];
   }
 
-  /** Fly to a cluster, make it current and select its non-excluded members. */
+  /** Fly to a cluster, make it current, select its non-excluded members and lay them all out on a
+   * local grid (focus). */
   openCluster(c) {
     const mem = this.membersOf(c);
     if (!mem.length) return;
     this.store.setView({ cluster: c });
     this.selectCluster(c);
-    this.map.zoomToPoints(mem, { maxPointPx: 56 }); // thumbnails about 56 px: the cluster's shape stays visible
+    this.focusOn(mem);
   }
 
   selectCluster(c) {
@@ -171,6 +186,145 @@ export class App {
     this.toast('Every cluster is labelled.');
   }
 
+  // ---- focus: every member visible ---------------------------------------------------------------
+
+  /** Arrange these items on a compact grid where they are (animated), dim the rest and show the
+   * grid at thumbnails of at least 48 px; a grid taller than the view is shown from its top and
+   * scrolls. Groups over FOCUS_LIMIT items are shown in place. */
+  focusOn(indices) {
+    const members = Array.from(indices);
+    if (!members.length) return;
+    if (members.length > FOCUS_LIMIT) {
+      this.leaveFocus(false);
+      this.toast(`${members.length.toLocaleString()} items are too many to lay out: shown in place.`);
+      this.map.zoomToPoints(members, { maxPointPx: 56 });
+      return;
+    }
+    const t0 = performance.now();
+    const pointSize = this.map.baseSize * this.map.get('pointScale');
+    const g = focusGrid(this.positions, members, pointSize, this.map.size());
+    const shown = new Float32Array(this.positions);
+    const mask = new Uint8Array(this.n);
+    members.forEach((i, k) => { shown[2 * i] = g.xy[2 * k]; shown[2 * i + 1] = g.xy[2 * k + 1]; mask[i] = 1; });
+    this.focus = { members, mask, grid: g };
+    this.showPositions(shown, true);
+    this.map.set({ onTop: members });
+    this.scrollFocusTo(0, true);
+    this.sync({ flags: true });
+    this.timings.focusMs = performance.now() - t0;
+    this.emit('focus');
+  }
+
+  /** Put the focused items back in their layout places (animated). */
+  leaveFocus(animate = true) {
+    if (!this.focus) return;
+    this.focus = null;
+    this.showPositions(this.positions, animate);
+    this.map.set({ onTop: null });
+    this.sync({ flags: true });
+    this.emit('focus');
+  }
+
+  /** Focus the selection (or, with nothing selected, leave focus). */
+  focusSelection() {
+    const sel = this.store.selection();
+    if (!sel.length) { this.toast('Select items to focus first.'); return; }
+    this.focusOn(sel);
+  }
+
+  /** Show the focus grid's row `top` (0: its first row) at its thumbnail size. */
+  scrollFocusTo(top, animate = false) {
+    const f = this.focus;
+    if (!f) return;
+    const g = f.grid, [, h] = this.map.size();
+    const k = g.px / (this.map.baseSize * this.map.get('pointScale'));
+    const [x0, y0, x1, y1] = g.box;
+    const half = h / 2 / k;
+    const y = y1 - y0 <= 2 * half ? (y0 + y1) / 2 : Math.min(y1 - half, Math.max(y0 + half, y1 - half - top * g.cell));
+    this.map.setView({ x: (x0 + x1) / 2, y, k }, animate);
+  }
+
+  /** Whether the wheel should scroll the focus grid rather than zoom (a grid taller than the view). */
+  focusScrolls() {
+    const f = this.focus;
+    if (!f) return false;
+    const [x0, y0, x1, y1] = f.grid.box, v = this.map.view(), [w, h] = this.map.size();
+    return (y1 - y0) * v.k > h + 1 && (x1 - x0) * v.k <= w + 1;
+  }
+
+  /** Scroll the focus grid by `dy` CSS pixels, kept within the grid. */
+  scrollFocus(dy) {
+    const f = this.focus, v = this.map.view(), [, h] = this.map.size();
+    const [, y0, , y1] = f.grid.box, half = h / 2 / v.k;
+    const y = Math.min(y1 - half, Math.max(y0 + half, v.y - dy / v.k));
+    this.map.setView({ x: v.x, y, k: v.k });
+  }
+
+  /** PageDown / PageUp: scroll the focus grid by most of a view. */
+  pageFocus(dir) {
+    if (this.focus) this.scrollFocus(dir * this.map.size()[1] * 0.9);
+  }
+
+  /** The positions on the map (the layout's, or with a focus grid) and the picking grid over them. */
+  showPositions(xy, animate) {
+    this.shown = xy;
+    this.map.setPositions(xy, animate);
+    this.grid = new SpatialGrid(xy);
+    this.map.setGrid(this.grid);
+  }
+
+  // ---- search and filters ----------------------------------------------------------------------
+
+  /** Change the filter (filters.js fields); the text is searched in the worker. Resolves when the
+   * map shows the result. */
+  async setFilter(patch) {
+    const seq = ++this.filterSeq;
+    const next = { ...this.filter, ...patch };
+    this.filterPending = true;
+    if ('text' in patch && patch.text !== this.filter.text) {
+      this.filter = next;
+      const t0 = performance.now();
+      const res = next.text ? await this.items.search(next.text) : null;
+      if (seq !== this.filterSeq) return; // a newer filter superseded this one
+      this.textMask = res ? res.mask : null;
+      this.timings.searchMs = performance.now() - t0;
+    }
+    this.filter = next;
+    this.applyFilter();
+    this.filterPending = false;
+  }
+
+  clearFilter() { return this.setFilter(emptyFilter()); }
+
+  /** Recompute which items the filter keeps and dim the others. */
+  applyFilter() {
+    const t0 = performance.now();
+    const ctx = { n: this.n, facets: this.columns && this.columns.facets, store: this.store, clusterOf: this.clusterOf,
+      textMask: this.textMask };
+    this.filterMask = matchMask(ctx, this.filter);
+    let count = this.n;
+    if (this.filterMask) { count = 0; for (let i = 0; i < this.n; i++) count += this.filterMask[i]; }
+    this.filterCount = count;
+    this.timings.filterMs = performance.now() - t0;
+    this.scheduleSync({ flags: true });
+    this.emit('filter', { active: isActive(this.filter), count });
+  }
+
+  /** `s`: the items the filter keeps become the selection. */
+  selectFiltered() {
+    const m = this.filterMask;
+    if (!m) { this.toast('Set a search or a filter first (5, or / to search).'); return; }
+    const out = [];
+    for (let i = 0; i < this.n; i++) if (m[i] && !this.hidden(i)) out.push(i);
+    this.store.select(out, 'replace', 'filter');
+    if (out.length) this.showTab('selection');
+  }
+
+  focusSearch() {
+    this.showTab('filters');
+    this.emit('focusSearch');
+  }
+
   // ---- syncing state to the map ------------------------------------------------------------------
 
   hidden(i) {
@@ -192,12 +346,15 @@ export class App {
     if (what.flags) {
       const n = this.n, flags = new Uint8Array(n);
       const only = st.view.unlabelledOnly, cur = st.view.cluster;
+      const focus = this.focus ? this.focus.mask : null;
+      const fm = this.filterMask;
       const dim = cur !== null && cur !== undefined;
       for (let i = 0; i < n; i++) {
         let f = st.selected[i] ? FLAG.SELECTED : 0;
         if (st.excluded[i]) f |= FLAG.EXCLUDED;
         if (only && st.labelOf[i] >= 0) f |= FLAG.HIDDEN;
-        if (dim && this.clusterOf[i] !== cur) f |= FLAG.DIM;
+        if (focus ? !focus[i] : dim && this.clusterOf[i] !== cur) f |= FLAG.DIM;
+        if (fm && !fm[i]) f |= FLAG.DIM;
         flags[i] = f;
       }
       this.map.setFlags(flags);
@@ -233,9 +390,7 @@ export class App {
     const xy = await loadLayout(this.manifest, name);
     this.layoutName = name;
     this.positions = xy;
-    this.map.setPositions(xy, true);
-    this.grid = new SpatialGrid(xy);
-    this.map.setGrid(this.grid);
+    if (this.focus) this.focusOn(this.focus.members); else this.showPositions(xy, true);
     this.emit('layout');
   }
 
@@ -243,6 +398,8 @@ export class App {
     this.clusterOf = await loadClusterLabels(this.manifest, name);
     this.clusteringName = name;
     this.store.setView({ cluster: null });
+    this.leaveFocus(false);
+    if (this.filter.cluster.length) this.setFilter({ cluster: [] }); // other clusters now
     await this.loadClusters();
     this.sync({ flags: true, stats: true, colors: true });
   }
@@ -252,7 +409,10 @@ export class App {
   pickAt(sx, sy) {
     if (!this.grid || !this.store) return -1;
     const [x, y] = this.map.toData(sx, sy);
-    return this.grid.pick(x, y, this.map.pointRadius(), (i) => !this.hidden(i));
+    const r = this.map.pointRadius(), f = this.focus;
+    // Focused items are drawn on top: they win over the dimmed items under the grid.
+    const top = f ? this.grid.pick(x, y, r, (i) => f.mask[i] && !this.hidden(i)) : -1;
+    return top >= 0 ? top : this.grid.pick(x, y, r, (i) => !this.hidden(i));
   }
 
   hoverAt(sx, sy) {
@@ -284,7 +444,7 @@ export class App {
   selectPolygon(poly, mode = 'replace') {
     if (!this.store) return [];
     const t0 = performance.now();
-    const found = this.grid.inPolygon(poly, (i) => !this.hidden(i));
+    const found = this.grid.inPolygon(poly, (i) => this.selectable(i));
     const t1 = performance.now();
     this.store.select(found, mode, 'lasso');
     this.lastLasso = { ms: t1 - t0, totalMs: performance.now() - t0, count: found.length };
@@ -292,9 +452,14 @@ export class App {
     return found;
   }
 
+  /** Lasso, box and select-all take what is shown; while focused, only the focused items. */
+  selectable(i) {
+    return !this.hidden(i) && (!this.focus || this.focus.mask[i] === 1);
+  }
+
   selectAllVisible() {
     const [x0, y0, x1, y1] = this.map.bounds();
-    this.store.select(this.grid.inRect(x0, y0, x1, y1, (i) => !this.hidden(i)), 'replace', 'all');
+    this.store.select(this.grid.inRect(x0, y0, x1, y1, (i) => this.selectable(i)), 'replace', 'all');
   }
 
   invertSelection() {
@@ -394,6 +559,7 @@ export class App {
     if (st.view.detail >= 0) { st.setView({ detail: -1 }); return; }
     if (st.selCount) { st.clearSelection(); return; }
     if (st.view.cluster !== null) st.setView({ cluster: null });
+    this.leaveFocus();
   }
 
   focusLabel() {
@@ -431,6 +597,12 @@ export class App {
     const blob = new Blob([JSON.stringify(this.exportDocument(), null, 1)], { type: 'application/json' });
     this.emit('download', { blob, filename: 'annotations.json' });
   }
+}
+
+/** The previews' native size in device pixels, as CSS pixels: zoom stops there. */
+function nativePx(m) {
+  const px = (m.thumbs && m.thumbs.size) || m.atlas.cell_size;
+  return px / (globalThis.devicePixelRatio || 1);
 }
 
 /** The data box of every position: [x0, y0, x1, y1]. */

@@ -70,6 +70,12 @@ export class ItemsSource {
     return this.call('records', { indices: Array.from(indices) });
   }
 
+  /** Items whose file name, description, tags, category or metadata label hold `query` (literal,
+   * case-insensitive): {mask: Uint8Array, ms}. */
+  search(query) {
+    return this.call('search', { query });
+  }
+
   /** Cluster summaries (id, size, representative, cohesion) of one clustering, members dropped. */
   clusters(manifest, name) {
     const c = manifest.clusterings.find((x) => x.name === name);

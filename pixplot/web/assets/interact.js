@@ -102,6 +102,7 @@ export function attachPointer(canvas, overlay, app) {
     e.preventDefault();
     const [x, y] = local(e);
     const dy = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaY;
+    if (!e.ctrlKey && app.focusScrolls()) { app.scrollFocus(dy); return; } // a tall focus grid scrolls
     if (e.ctrlKey && Math.abs(dy) < 50) map.zoomBy(Math.exp(-dy * 0.01), x, y); // trackpad pinch
     else map.zoomBy(Math.exp(-dy * 0.0015), x, y);
   }, { passive: false });

@@ -11,6 +11,7 @@ import { attachKeys } from './keys.js';
 import { mountClusters } from './panels/clusters.js';
 import { mountDetail } from './panels/detail.js';
 import { mountFind } from './panels/find.js';
+import { mountFilters } from './panels/filters.js';
 import { buildHelp, mountHelp } from './panels/help.js';
 import { mountLabels } from './panels/labels.js';
 import { mountLegend } from './panels/legend.js';
@@ -113,15 +114,16 @@ function askUpload() {
 }
 
 function buildTabs() {
-  const panes = { clusters: $('#pane-clusters'), selection: $('#pane-selection'), labels: $('#pane-labels'), find: $('#pane-find') };
-  const titles = { clusters: 'Clusters', selection: 'Selection', labels: 'Labels', find: 'Find' };
+  const panes = { clusters: $('#pane-clusters'), selection: $('#pane-selection'), labels: $('#pane-labels'), find: $('#pane-find'),
+    filters: $('#pane-filters') };
+  const titles = { clusters: 'Clusters', selection: 'Selection', labels: 'Labels', find: 'Find', filters: 'Filter' };
   const buttons = {};
   const counts = {};
   const show = (name) => {
     for (const [k, el] of Object.entries(panes)) el.hidden = k !== name;
     for (const [k, b] of Object.entries(buttons)) b.classList.toggle('on', k === name);
   };
-  for (const [k, key] of [['clusters', '1'], ['selection', '2'], ['labels', '3'], ['find', '4']]) {
+  for (const [k, key] of [['clusters', '1'], ['selection', '2'], ['labels', '3'], ['find', '4'], ['filters', '5']]) {
     counts[k] = h('span', { className: 'badge' });
     buttons[k] = h('button', { type: 'button', title: `${titles[k]} (${key})`, onclick: () => show(k) }, titles[k], counts[k]);
     $('#tabs').append(buttons[k]);
@@ -140,6 +142,7 @@ async function main() {
   mountSelectionExport($('#pane-selection'), app);
   mountLabels($('#pane-labels'), app);
   mountFind($('#pane-find'), app);
+  mountFilters($('#pane-filters'), app);
   mountDetail($('#detail'), app);
   mountLegend($('#legend'), app);
   mountTooltip($('#tooltip'), app);
@@ -198,6 +201,16 @@ window.pixplot = {
   painted() {
     if (app.store) app.sync({ flags: true, colors: true });
     return app.map.paintedPixels();
+  },
+  /** Where these items are on the canvas (CSS pixels, top left origin), where they are heading
+   * during an animation. */
+  onScreen: (ids) => app.store.indices(ids).map((i) => app.map.screenPosition(i)),
+  pointPx: () => app.map.pointPx(),
+  /** Resolves when the camera and the items have stopped moving. */
+  async settled() {
+    for (let t = 0; t < 400 && app.map.get('animating'); t++) await new Promise((r) => setTimeout(r, 25));
+    // A frame for layout changes (the sidebar redrawn: the canvas may have been resized).
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   },
   frameMs: () => app.map.timedDraw(),
   /** The current layout's guides (labels, lines) and the overlay's painted pixels. */

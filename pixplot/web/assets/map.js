@@ -312,8 +312,16 @@ export class PointMap {
     // items on sheets left out are drawn as colour until the view narrows).
     this.atlases.wantSheets([...sheets.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0])
       .slice(0, this.atlases.sheetBudget));
-    if (px >= this.manifest.atlas.cell_size * 1.25 && vis.length <= PREVIEW_LIMIT && this.manifest.thumbs) {
-      this.atlases.wantThumbs(vis);
+    // Previews: of the visible items, or (focused) of the focused ones in view.
+    let want = vis;
+    if (this.onTop && this.onTop.length <= ON_TOP_LIMIT) {
+      want = this.onTop.filter((i) => {
+        const x = this.current[2 * i], y = this.current[2 * i + 1];
+        return x >= x0 - r && x <= x1 + r && y >= y0 - r && y <= y1 + r;
+      });
+    }
+    if (px >= this.manifest.atlas.cell_size * 1.25 && want.length <= PREVIEW_LIMIT && this.manifest.thumbs) {
+      this.atlases.wantThumbs(want);
     }
   }
 
@@ -564,6 +572,20 @@ export class PointMap {
       }
     }
     return { painted, total: w * hgt, colours: colours.size };
+  }
+
+  /** Draw now and read a block of pixels (CSS pixel coordinates of the canvas, top left origin) as
+   * RGBA rows from the top: what is really on screen, for tests. */
+  pixels(sx, sy, w = 1, hh = 1) {
+    this.draw();
+    const gl = this.gl, d = this.dpr;
+    const W = Math.max(1, Math.round(w * d)), H = Math.max(1, Math.round(hh * d));
+    const x = Math.round(sx * d), y = this.canvas.height - Math.round(sy * d) - H;
+    const out = new Uint8Array(W * H * 4);
+    gl.readPixels(x, y, W, H, gl.RGBA, gl.UNSIGNED_BYTE, out);
+    const rows = [];
+    for (let r = H - 1; r >= 0; r--) rows.push(Array.from(out.subarray(r * W * 4, (r + 1) * W * 4)));
+    return { width: W, height: H, rows };
   }
 
   /** Wait until the GPU has finished everything drawn so far. */

@@ -84,13 +84,17 @@ void main() {
   else c = texture(uTex, (vCellRect.xy + mix(vec2(0.5), vCellRect.zw - 0.5, l)) / uSheet);
   float frame = clamp(0.06 * min(side.x, side.y), uFrame * uDpr, 4.0 * uDpr);
   if (uMode != 2 && vColor.a > 0.0 && uFrame > 0.0 && d < frame) c = vec4(vColor.rgb, 1.0);
+  if ((vFlags & 8u) != 0u) c.rgb *= 0.3;
+  // Marks are outlined in near-black so that they show against every colour (cluster colours
+  // include yellows and reds): an excluded item gets a red cross, a selected one a yellow frame.
   if ((vFlags & 2u) != 0u) {
     c.rgb = mix(c.rgb * 0.55, vec3(0.9, 0.1, 0.1), 0.35);
-    if (uMode != 2 && (abs(l.x - l.y) < 0.05 || abs(l.x + l.y - 1.0) < 0.05)) c.rgb = vec3(0.95, 0.15, 0.15);
+    float diag = min(abs(l.x - l.y), abs(l.x + l.y - 1.0)) * min(side.x, side.y);
+    float arm = max(1.0 * uDpr, 0.035 * min(side.x, side.y));
+    if (vPx >= 6.0 * uDpr && diag < arm + 1.5 * uDpr) c.rgb = diag < arm ? vec3(1.0, 0.12, 0.12) : vec3(0.05);
   }
-  if ((vFlags & 8u) != 0u) c.rgb *= 0.3;
   float bw = 2.0 * uDpr;
-  if ((vFlags & 1u) != 0u && d < bw) c.rgb = vec3(1.0, 0.83, 0.0);
+  if ((vFlags & 1u) != 0u && d < bw + 1.5 * uDpr) c.rgb = d < bw ? vec3(1.0, 0.83, 0.0) : vec3(0.05);
   if (vHover == 1 && d < bw) c.rgb = vec3(1.0);
   outColor = vec4(c.rgb, 1.0);
 }`;
