@@ -82,7 +82,9 @@ export function attachKeys(app) {
   const table = new Map(SHORTCUTS.map(([k, , fn]) => [k, fn]));
   window.addEventListener('keydown', (e) => {
     const t = e.target;
-    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    // Typing goes to text fields; a ticked checkbox keeps the shortcuts working.
+    const typing = t && t.tagName === 'INPUT' && !['checkbox', 'radio', 'button'].includes(t.type);
+    if (t && (typing || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
     if (e.altKey) return;
     if (t && t.tagName === 'BUTTON' && (e.key === 'Enter' || e.key === ' ')) return; // the button's own action
     const name = keyName(e);

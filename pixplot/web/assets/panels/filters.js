@@ -45,6 +45,7 @@ export function mountFilters(el, app) {
     for (const [value, label, count] of entries.slice(0, MAX_VALUES)) {
       const box = h('input', { type: 'checkbox', checked: chosen.has(String(value)),
         onchange: () => toggle(key, value, box.checked) });
+      checks.push([key, String(value), box]);
       list.append(h('li', {}, h('label', {}, box, ' ', h('span', { className: 'value' }, label), ' ',
         h('span', { className: 'muted' }, String(count)))));
     }
@@ -65,14 +66,23 @@ export function mountFilters(el, app) {
     };
     lo.addEventListener('change', apply);
     hi.addEventListener('change', apply);
+    yearInputs = { lo, hi, range };
     lo.id = 'year-from';
     hi.id = 'year-to';
     return h('section', {}, h('h3', {}, `Year (${range[0]}–${range[1]})`), h('label', {}, 'from ', lo), ' ', h('label', {}, 'to ', hi));
   }
 
+  let yearInputs = null;
+  const checks = []; // [facet, value, checkbox]: ticks follow the filter without a rebuild
+
+  function syncChecks() {
+    for (const [key, value, box] of checks) box.checked = app.filter[key].map(String).includes(value);
+  }
+
   function render() {
     const f = app.columns && app.columns.facets;
     clear(facetsBox);
+    checks.length = 0;
     const labels = store.labels().map((l) => [l.name, l.name, l.count]);
     let unlabelled = 0;
     for (let i = 0; i < app.n; i++) if (store.labelOf[i] < 0) unlabelled++;
@@ -99,7 +109,8 @@ export function mountFilters(el, app) {
     summary.textContent = active ? `${count.toLocaleString()} of ${app.n.toLocaleString()} match` : 'No filter';
     app.setTabCount('filters', active ? count : 0);
     if (!app.filter.text && text.value && document.activeElement !== text) text.value = '';
-    later();
+    syncChecks();
+    if (!app.filter.years && yearInputs) { yearInputs.lo.value = yearInputs.range[0]; yearInputs.hi.value = yearInputs.range[1]; }
   });
   app.on('focusSearch', () => { text.focus(); text.select(); });
   app.on('clusters', later);
