@@ -228,6 +228,9 @@ def _build(opts: BuildOptions) -> BuildResult:
                     f"{len(md.followed)} metadata rows name a file skipped as a duplicate; each applies to "
                     f"the kept copy unless it has a row of its own (first: {md.followed[0][0]} -> "
                     f"{md.followed[0][1]})")
+            if md.unmatched:
+                extra_manifest.setdefault("notes", []).append(
+                    f"{len(md.unmatched)} metadata rows match no file (first: {', '.join(md.unmatched[:3])})")
 
         # ---------------------------------------------------------------- detect
         items: list[dict[str, Any]] = []

@@ -110,6 +110,23 @@ def test_every_hostile_file_is_an_item_or_a_named_skip(tmp_path):
     assert sources["warm/warm_000.jpg"]["meta"] == {"category": "from-the-link"}
     assert "2 metadata rows name a file skipped as a duplicate" in r.stderr
     assert "1 metadata rows matched no file" in r.stdout
+    assert "1 metadata rows match no file (first: nowhere.jpg)" in r.stderr
     manifest = json.loads((out / "data" / "manifest.json").read_text())
     assert manifest["counts"]["skipped"] == len(skipped) and manifest["counts"]["items"] == len(items)
     assert manifest["options"]["max_file_size"] == 4 << 20
+
+
+def test_raising_the_size_cap_reads_a_file_refused_before(tmp_path):
+    images = tmp_path / "images"
+    write_collection(images, per_class=4)
+    synthetic_photo(0, 77, (900, 700)).save(images / "big.png")  # ~1 MB
+    out = tmp_path / "out"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    args = [sys.executable, "-m", "pixplot", "build", "--images", str(images), "--out_dir", str(out), "--layouts",
+            "tsne", "--cluster-on", "embedding", "--min_cluster_size", "3", "--quiet"]
+    r = subprocess.run([*args, "--max_file_size", "100K"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "skipped big.png: too large" in r.stdout
+    r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)  # the default cap: 1G
+    assert r.returncode == 0, r.stderr
+    assert "13 items from 13 images" in r.stdout
