@@ -8,7 +8,8 @@ import { EventLog } from './idb.js';
 const SAVED_SOURCES = new Set(['user', 'undo', 'redo']);
 
 export async function startSaving(store, manifest, onStatus) {
-  const key = `${location.pathname}|${manifest.created}|${manifest.counts.items}`;
+  // --plot_id names the plot across rebuilds (item ids are stable), so saved work follows it.
+  const key = manifest.plot_id ? `plot:${manifest.plot_id}` : `${location.pathname}|${manifest.created}|${manifest.counts.items}`;
   const token = tokenFromHash();
   const state = await fetchServerState(token);
   const events = [];
