@@ -21,7 +21,14 @@ the server at 1M), on clustered vectors that follow the bundle's clusters:
   index (exact below 200k, faiss IVF above), neighbours of one item and of a cluster, with the exact
   search measured beside it as the baseline, split of one cluster, similar clusters with the
   centroids kept, and label suggestions for 10,000 unlabelled items against 5 % labelled.
-Usage: python benchmarks/bench_viewer.py [--sizes 10000,100000,1000000] [--parts render,find] [--cache DIR]
+Review (``--parts review``; issue 13 items 1 and 4), in the browser through the app's own actions:
+- focus grid: opening the cluster nearest 400 members with its members laid out on a grid
+  (grid, positions, picking grid, flags), against opening the same cluster in place (selection,
+  flags and camera: the baseline, same run), leaving focus, and a frame while focused;
+- filters: a literal text search (in the items worker) and a category facet, each with the map's
+  flags updated, and turning the filter into a selection; the facet against the lasso query of a
+  third of the items (same run).
+Usage: python benchmarks/bench_viewer.py [--sizes 10000,100000,1000000] [--parts render,find,review] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -107,6 +114,50 @@ def measure(page, url: str, n: int) -> dict:
         "lasso_selected": lassos[0]["count"],
         "js_heap_mb": round(heap / 2**20, 1) if heap else None,
     }
+
+
+def measure_review(page, url: str, n: int) -> dict:
+    """Focus grid and filters at this size (see the module docstring)."""
+    if page.url != url:
+        page.goto(url)
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=900_000, polling=100)
+    return page.evaluate(
+        """async () => { const a = pixplot.app, reps = 5;
+             const med = (xs) => +xs.slice().sort((p, q) => p - q)[Math.floor(xs.length / 2)].toFixed(1);
+             let c = 0;
+             a.clusters.forEach((x, k) => { if (Math.abs(x.size - 400) < Math.abs(a.clusters[c].size - 400)) c = k; });
+             const mem = a.membersOf(c);
+             const base = [], focus = [], leave = [];
+             for (let r = 0; r < reps; r++) {
+               let s = performance.now();
+               a.store.setView({ cluster: c }); a.selectCluster(c);
+               a.map.zoomToPoints(mem, { maxPointPx: 56, animate: false }); a.sync({ flags: true });
+               base.push(performance.now() - s);
+               s = performance.now(); a.openCluster(c); focus.push(performance.now() - s);
+               s = performance.now(); a.leaveFocus(false); leave.push(performance.now() - s);
+             }
+             a.openCluster(c); await pixplot.settled();
+             const px = a.map.pointPx();
+             const frames = []; for (let k = 0; k < 5; k++) frames.push(pixplot.frameMs());
+             a.leaveFocus(false); a.store.setView({ cluster: null }); a.store.clearSelection();
+             const text = [], facet = [], select = [];
+             for (let r = 0; r < reps; r++) {
+               let s = performance.now();
+               await a.setFilter({ text: r % 2 ? 'dog' : 'bird' }); a.sync({ flags: true });
+               text.push(performance.now() - s);
+               await a.clearFilter();
+               s = performance.now(); await a.setFilter({ category: ['cat'] }); a.sync({ flags: true });
+               facet.push(performance.now() - s);
+               s = performance.now(); a.selectFiltered(); select.push(performance.now() - s);
+               await a.clearFilter(); a.store.clearSelection();
+             }
+             await a.setFilter({ category: ['cat'] }); const matched = a.filterCount; await a.clearFilter();
+             return { focus_cluster_size: mem.length, focus_thumbnail_px: +px.toFixed(1),
+                      open_in_place_ms_median: med(base), focus_open_ms_median: med(focus),
+                      focus_vs_in_place: +(med(focus) / Math.max(0.1, med(base))).toFixed(2),
+                      focus_leave_ms_median: med(leave), focus_frame_ms_median: med(frames),
+                      search_text_ms_median: med(text), filter_facet_ms_median: med(facet),
+                      filter_select_ms_median: med(select), filter_matched: matched }; }""")
 
 
 def clustered(labels: np.ndarray, dim: int, seed: int = 0, spread: float = 0.35) -> np.ndarray:
@@ -248,6 +299,11 @@ def main() -> None:
             try:
                 if "render" in parts:
                     r = measure(page, url, n)
+                if "review" in parts:
+                    r["review"] = measure_review(page, url, n)
+                    if "lasso_ms_median" in r:
+                        r["review"]["facet_vs_lasso"] = round(
+                            r["review"]["filter_facet_ms_median"] / max(0.01, r["lasso_ms_median"]), 2)
                 if "find" in parts:
                     r["find_browser"] = measure_find_browser(page, url, n)
             finally:
@@ -274,6 +330,15 @@ def main() -> None:
                     f"similar clusters {sv['similar_clusters_ms_median']:.1f} ms, "
                     f"suggestions for 10k {sv['suggest_10k_s']:.1f} s")
         print("find: " + " | ".join(line(r) for r in finds))
+    reviews = [r for r in results if "review" in r]
+    if reviews:
+        def rline(r: dict) -> str:
+            v = r["review"]
+            return (f"{r['items']:,} items: focus {v['focus_cluster_size']} items {v['focus_open_ms_median']:.0f} ms "
+                    f"({v['focus_vs_in_place']:.1f}x opening in place, {v['focus_thumbnail_px']:.0f} px), leave "
+                    f"{v['focus_leave_ms_median']:.0f} ms, search {v['search_text_ms_median']:.0f} ms, facet "
+                    f"{v['filter_facet_ms_median']:.0f} ms, select matches {v['filter_select_ms_median']:.0f} ms")
+        print("review: " + " | ".join(rline(r) for r in reviews))
     results = [r for r in results if "first_paint_ms" in r]
     if not results:
         return

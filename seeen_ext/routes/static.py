@@ -39,6 +39,7 @@ def _send(raw: str) -> Any:
         abort(404)
     resp = send_file(path, conditional=True, max_age=0)
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["X-Pixplot-Serve"] = "1"  # the viewer asks the annotation API only when this is set
     return resp
 
 

@@ -365,3 +365,9 @@ def test_no_acknowledged_event_is_lost_or_doubled_across_kill9_restarts(bundle: 
           f"{stats['failed_requests']} failed requests resent, {stats['duplicates_on_resend']} events "
           f"committed before their response was lost (deduplicated), {len(stored)} stored, 0 lost, "
           f"0 doubled, {time.monotonic() - t0:.1f} s")
+
+
+def test_bundle_files_say_they_come_from_pixplot_serve_so_the_viewer_asks_the_api(bundle: Path) -> None:
+    client = create_app(bundle).test_client()
+    assert client.get("/data/manifest.json").headers["X-Pixplot-Serve"] == "1"
+    assert client.get("/").headers["X-Pixplot-Serve"] == "1"

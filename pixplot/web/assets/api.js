@@ -86,6 +86,7 @@ export class SendQueue {
    * is split into parts with ids derived from its own, so a resend is still recognised. */
   nextBatch() {
     const first = this.queue[0];
+    if (first.op) return [first]; // an undo or redo goes alone, in order
     const max = this.maxItems;
     if (first.items && first.items.length > max) {
       const parts = [];
@@ -97,7 +98,7 @@ export class SendQueue {
     }
     let items = 0;
     let end = 0;
-    while (end < this.queue.length && end < BATCH) {
+    while (end < this.queue.length && end < BATCH && !this.queue[end].op) {
       items += (this.queue[end].items || []).length;
       if (end > 0 && items > max) break;
       end++;
@@ -113,8 +114,12 @@ export class SendQueue {
     const batch = this.nextBatch();
     let retry = false;
     try {
-      const res = await fetch('api/events', { method: 'POST', headers: headers(this.token, true),
-        body: JSON.stringify({ events: batch }) });
+      const op = batch[0].op;
+      const res = op
+        ? await fetch(`api/${op}`, { method: 'POST', headers: headers(this.token, true),
+          body: JSON.stringify({ author: batch[0].author, id: batch[0].id }) })
+        : await fetch('api/events', { method: 'POST', headers: headers(this.token, true),
+          body: JSON.stringify({ events: batch }) });
       if (res.ok) {
         this.queue.splice(0, batch.length);
         this.persist();

@@ -363,8 +363,12 @@ export class App {
   }
 
   colorModes() {
-    const modes = [['cluster', 'Colour: cluster'], ['label', 'Colour: label']];
-    for (const f of Object.keys((this.columns && this.columns.categories) || {})) modes.push([`meta:${f}`, `Colour: ${f}`]);
+    // A metadata column may share a name with an annotation field ("label", "cluster"): name both.
+    const fields = Object.keys((this.columns && this.columns.categories) || {});
+    const clash = (name) => fields.includes(name);
+    const modes = [['cluster', clash('cluster') ? 'Colour: cluster (clustering)' : 'Colour: cluster'],
+      ['label', clash('label') ? 'Colour: label (annotations)' : 'Colour: label']];
+    for (const f of fields) modes.push([`meta:${f}`, ['cluster', 'label', 'none'].includes(f) ? `Colour: ${f} (metadata)` : `Colour: ${f}`]);
     modes.push(['none', 'Colour: none']);
     return modes;
   }

@@ -79,13 +79,15 @@ export class Camera {
   step(now) {
     const a = this.anim;
     if (!a) return false;
-    let t = Math.min(1, (now - a.t0) / a.ms);
+    // A frame's timestamp can precede the flyTo call (it was made during the frame): clamp at 0.
+    let t = Math.max(0, Math.min(1, (now - a.t0) / a.ms));
+    const done = t >= 1;
     t = t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2;
     const lk = Math.log(a.from.k) + (Math.log(a.to.k) - Math.log(a.from.k)) * t;
     this.k = this.clampK(Math.exp(lk));
     this.x = a.from.x + (a.to.x - a.from.x) * t;
     this.y = a.from.y + (a.to.y - a.from.y) * t;
-    if (t >= 1) this.anim = null;
+    if (done) this.anim = null;
     return this.anim !== null;
   }
 }

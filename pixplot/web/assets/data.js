@@ -9,8 +9,17 @@ async function fetchOk(url, what) {
   return res;
 }
 
+let served = false;
+
+/** Whether `pixplot serve` delivered the bundle (its files carry `X-Pixplot-Serve`): only then is
+ * there an annotation API to ask, so a static bundle never probes one (no 404 in the console). */
+export function servedByPixplot() {
+  return served;
+}
+
 export async function loadManifest() {
   const res = await fetchOk(DATA + 'manifest.json', 'the manifest');
+  served = res.headers.get('X-Pixplot-Serve') === '1';
   const m = await res.json();
   if (m.format !== 'pixplot-bundle') throw new Error('data/manifest.json: not a pixplot bundle');
   return m;

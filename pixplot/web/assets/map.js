@@ -276,7 +276,7 @@ export class PointMap {
     let more = cam.step(now);
     if (this.layoutAnim) {
       const a = this.layoutAnim;
-      const t = Math.min(1, (now - a.t0) / a.ms);
+      const t = Math.max(0, Math.min(1, (now - a.t0) / a.ms)); // a frame may predate the change
       this.t = t < 0.5 ? 4 * t * t * t : 1 - (-2 * t + 2) ** 3 / 2;
       if (t >= 1) { this.layoutAnim = null; this.t = 1; } else more = true;
     }

@@ -2,8 +2,10 @@
 // Either way a reload replays the same state.
 
 import { fetchServerState, SendQueue, tokenFromHash } from './api.js';
-import { DATA } from './data.js';
+import { DATA, servedByPixplot } from './data.js';
+import { uuid } from './dom.js';
 import { EventLog } from './idb.js';
+import { Store } from './store.js';
 
 const SAVED_SOURCES = new Set(['user', 'undo', 'redo']);
 
@@ -11,22 +13,34 @@ export async function startSaving(store, manifest, onStatus) {
   // --plot_id names the plot across rebuilds (item ids are stable), so saved work follows it.
   const key = manifest.plot_id ? `plot:${manifest.plot_id}` : `${location.pathname}|${manifest.created}|${manifest.counts.items}`;
   const token = tokenFromHash();
-  const state = await fetchServerState(token);
+  const state = servedByPixplot() ? await fetchServerState(token) : null;
   const events = [];
   if (state) {
     store.loadSnapshot(state);
     const queue = new SendQueue({ token, storageKey: `pixplot-queue:${key}`, onStatus });
     const pending = queue.pending();
-    store.applyAll(pending, 'replay');
-    events.push(...pending);
-    const mine = new Set(pending.map((e) => e.id));
+    // Undo and redo are the server's (POST api/undo, api/redo): it keeps each author's stacks, so
+    // they survive a reload; this tab applies the inverse at once and recognises the server's copy.
+    for (const item of pending) {
+      if (item.op) store[item.op](); else store.replay([item], 'replay');
+    }
+    events.push(...pending.filter((e) => !e.op));
+    // An undo left unsent at the reload: its server events are applied when they come back.
+    const mine = new Set(pending.filter((e) => !e.op).map((e) => e.id));
     store.on('annotations', ({ events: evs, source }) => {
       if (!SAVED_SOURCES.has(source)) return;
-      for (const e of evs) mine.add(e.id);
       events.push(...evs);
-      queue.push(evs);
+      if (source === 'user') {
+        for (const e of evs) mine.add(e.id);
+        queue.push(evs);
+        return;
+      }
+      const op = { op: source, id: `${source}-${uuid()}`, author: store.author };
+      mine.add(op.id);
+      queue.push([op]);
     });
     queue.kick();
+    restoreHistory(store, state.version ?? 0);
     followOthers(store, queue, mine, state.version ?? 0);
     return { mode: 'server', token, queue, events };
   }
@@ -39,7 +53,7 @@ export async function startSaving(store, manifest, onStatus) {
   try {
     log = await EventLog.open(key);
     const stored = await log.all();
-    store.applyAll(stored, 'replay');
+    store.replay(stored, 'replay'); // rebuilds the undo stack: undo survives a reload
     events.push(...stored);
     onStatus({ state: 'saved', text: savedText });
   } catch (err) {
@@ -72,6 +86,31 @@ async function loadBaked(manifest) {
   }
 }
 
+/** The undo and redo stacks of this annotator, rebuilt from the server's log up to `version`
+ * (in the background: the map is usable meanwhile), below anything done since the page loaded. */
+async function restoreHistory(store, version) {
+  const scratch = new Store(store.ids);
+  scratch.indexMap = store.index;
+  const author = store.author;
+  let since = 0;
+  try {
+    while (since < version) {
+      const res = await fetch(`api/events?since=${since}&limit=${POLL_LIMIT}`, { cache: 'no-store' });
+      if (!res.ok) return;
+      const evs = ((await res.json()).events || []).filter((e) => (e.seq ?? 0) <= version);
+      if (!evs.length) break;
+      scratch.replay(evs, 'history', author);
+      since = evs[evs.length - 1].seq ?? version;
+    }
+  } catch {
+    return; // offline: undo reaches back to this page's load only
+  }
+  const local = new Set(store.undoStack.map((s) => s.key));
+  store.undoStack.unshift(...scratch.undoStack.filter((s) => !local.has(s.key)));
+  if (!store.undoStack.length || store.undoStack.length === scratch.undoStack.length) store.redoStack = scratch.redoStack;
+  store.historyRestored = true;
+}
+
 const POLL_MS = 3000;
 const POLL_LIMIT = 2000;
 
@@ -89,7 +128,8 @@ function followOthers(store, queue, mine, since) {
         const body = await res.json();
         const evs = body.events || [];
         for (const e of evs) since = Math.max(since, e.seq ?? since);
-        const others = evs.filter((e) => !mine.has(String(e.id).replace(/:\d+$/, '')));
+        // Mine: my events (parts of a split one end in :k) and the server's undo of mine (op id #k).
+        const others = evs.filter((e) => !mine.has(String(e.id).replace(/[:#]\d+$/, '')));
         if (others.length) {
           store.applyAll(others, 'remote');
           const unsent = queue.pending();

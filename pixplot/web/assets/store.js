@@ -226,12 +226,15 @@ export class Store {
     if (events.length) this.emit('annotations', { events, source });
   }
 
-  /** One user action: one event, applied, recorded for undo, and emitted for saving. */
+  /** One user action: one event, applied, recorded for undo, and emitted for saving. Each undo step
+   * is keyed by its event's id: the inverse events of an undo carry `undo: key`, a redo `redo: key`,
+   * so replaying a saved log (IndexedDB, or the server's, whose own undo events carry the same
+   * fields) rebuilds the undo and redo stacks after a reload. */
   act(ev) {
     const inv = this.inverse(ev);
     if (!inv.length) return null;
     const stamped = this.stamp(ev);
-    this.undoStack.push({ forward: ev, inverse: inv });
+    this.undoStack.push({ forward: ev, inverse: inv, key: stamped.id });
     this.redoStack.length = 0;
     this.applyAll([stamped], 'user');
     return stamped;
@@ -240,7 +243,7 @@ export class Store {
   undo() {
     const step = this.undoStack.pop();
     if (!step) return false;
-    const events = step.inverse.map((e) => this.stamp(e));
+    const events = step.inverse.map((e) => ({ ...this.stamp(e), undo: step.key }));
     this.redoStack.push(step);
     this.applyAll(events, 'undo');
     return true;
@@ -251,8 +254,37 @@ export class Store {
     if (!step) return false;
     step.inverse = this.inverse(step.forward);
     this.undoStack.push(step);
-    this.applyAll([this.stamp(step.forward)], 'redo');
+    this.applyAll([{ ...this.stamp(step.forward), redo: step.key }], 'redo');
     return true;
+  }
+
+  /** Apply a saved log in order and rebuild the undo and redo stacks from it: events by `author`
+   * (any author when undefined) are steps; `undo` / `redo` fields move them between the stacks. */
+  replay(events, source = 'replay', author = undefined) {
+    for (const ev of events) {
+      const own = author === undefined || (ev.author ?? '') === author;
+      if (own && ev.undo) {
+        const top = this.undoStack[this.undoStack.length - 1];
+        if (top && top.key === ev.undo) this.redoStack.push(this.undoStack.pop());
+      } else if (own && ev.redo) {
+        const top = this.redoStack[this.redoStack.length - 1];
+        if (top && top.key === ev.redo) {
+          this.redoStack.pop();
+          top.inverse = this.inverse(top.forward);
+          this.undoStack.push(top);
+        }
+      } else if (own && !ev.undo && !ev.redo) {
+        const inv = this.inverse(ev);
+        if (inv.length) {
+          const forward = { ...ev };
+          for (const k of ['id', 'time', 'author', 'seq']) delete forward[k];
+          this.undoStack.push({ forward, inverse: inv, key: ev.id });
+          this.redoStack.length = 0;
+        }
+      }
+      this.apply(ev);
+    }
+    if (events.length) this.emit('annotations', { events, source });
   }
 
   /** Replace annotations with a server snapshot: {labels: {id: label}, excluded: [id...]}. */

@@ -51,7 +51,11 @@ export function mountDetail(el, app) {
       ['class', r.class],
       ['score', r.score === null || r.score === undefined ? null : Number(r.score).toFixed(3)],
     ];
-    for (const [k, v] of Object.entries(r.meta || {})) rows.push([k, Array.isArray(v) ? v.join(', ') : v]);
+    // Metadata columns named like an annotation field ("label", "cluster") are named apart.
+    const own = new Set(rows.map(([k]) => k));
+    const meta = Object.entries(r.meta || {});
+    if (meta.some(([k]) => k === 'label')) rows[1][0] = 'label (annotation)';
+    for (const [k, v] of meta) rows.push([own.has(k) ? `${k} (metadata)` : k, Array.isArray(v) ? v.join(', ') : v]);
     const table = h('table', {}, rows.filter(([, v]) => v !== null && v !== undefined && v !== '')
       .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, String(v)))));
     el.append(
