@@ -75,7 +75,7 @@ class Api:
     def post(self, path: str, body: Any) -> Any:
         self.requests += 1
         req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "X-Requested-With": "pixplot"})
         with urllib.request.urlopen(req, timeout=600) as r:
             return json.loads(r.read())
 

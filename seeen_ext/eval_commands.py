@@ -69,19 +69,10 @@ def _truth(args: argparse.Namespace, bundle: Any) -> Any:
 
 def _evaluate_one(args: argparse.Namespace, path: str | Path) -> dict[str, Any]:
     from pixplot.bundle import open_bundle
-    from seeen_ext.eval_report import write_report
-    from seeen_ext.evaluate import evaluate_bundle
+    from seeen_ext.evaluate import evaluate_and_record
 
     bundle = open_bundle(path)
-    result = evaluate_bundle(bundle, _truth(args, bundle), args.clustering)
-    if args.no_report:
-        from pixplot.fsutil import atomic_write_json
-
-        atomic_write_json(bundle.root / "evaluation.json", {k: v for k, v in result.items() if not k.startswith("_")},
-                          indent=1)
-    else:
-        result["report_path"] = str(write_report(bundle, result))
-    return result
+    return evaluate_and_record(bundle, _truth(args, bundle), args.clustering, report=not args.no_report)
 
 
 def _f(v: Any, width: int = 7) -> str:
@@ -109,26 +100,19 @@ def print_summary(result: dict[str, Any]) -> None:
         print(line)
 
 
-COLUMNS = [("embedder", 14), ("items", 6), ("clusters", 8), ("clustered", 9), ("purity", 7), ("NMI", 7),
-           ("ARI", 7), ("kNN@1", 7), ("kNN@5", 7), ("silhouette", 10), ("build s", 8)]
-
-
-def comparison_rows(results: list[tuple[str, dict[str, Any], float]]) -> list[list[Any]]:
-    rows = []
-    for name, r, secs in results:
-        c = r["clusterings"][0] if r["clusterings"] else {}
-        e = r.get("embedding") or {}
-        rows.append([name, r["items"], c.get("clusters"), c.get("fraction_clustered"), c.get("purity"), c.get("nmi"),
-                     c.get("ari"), e.get("knn1"), e.get("knn5"), c.get("silhouette"), round(secs, 1)])
-    return rows
+#: Printed widths of the comparison table's columns (others: the name's width plus two).
+WIDTHS = {"embedder": 14, "items": 6, "clusters": 8, "clustered": 9, "silhouette": 10, "build s": 8}
 
 
 def format_table(rows: list[list[Any]]) -> str:
-    head = " ".join(n.rjust(w) if i else n.ljust(w) for i, (n, w) in enumerate(COLUMNS))
+    from seeen_ext.evaluate import COMPARE_COLUMNS
+
+    columns = [(n, max(WIDTHS.get(n, len(n) + 2), len(n))) for n in COMPARE_COLUMNS]
+    head = " ".join(n.rjust(w) if i else n.ljust(w) for i, (n, w) in enumerate(columns))
     lines = [head, "-" * len(head)]
     for row in rows:
-        cells = [str(row[0]).ljust(COLUMNS[0][1])]
-        for v, (name, w) in zip(row[1:], COLUMNS[1:], strict=True):
+        cells = [str(row[0]).ljust(columns[0][1])]
+        for v, (name, w) in zip(row[1:], columns[1:], strict=True):
             if isinstance(v, int) or v is None:
                 cells.append((str(v) if v is not None else "–").rjust(w))
             elif name == "build s":
@@ -154,45 +138,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pixplot.pipeline import BuildOptions, build
+    from seeen_ext.evaluate import compare_embedders
 
     names = [n.strip() for n in args.embedders.split(",") if n.strip()]
-    if not names:
-        raise UserError("--embedders: name at least one embedder, e.g. classic,inception_v3")
-    work = Path(args.work_dir)
-    results = []
-    failed: dict[str, str] = {}
-    for name in names:
-        out = work / name
-        print(f"== {name}: building {out}", file=sys.stderr, flush=True)
-        t = time.perf_counter()
-        try:
-            build(BuildOptions(images=args.images, out_dir=str(out), metadata=args.metadata, embedder=name,
-                               detector=args.detector, layouts=args.layouts, cluster=args.cluster,
-                               cluster_on=args.cluster_on, min_cluster_size=args.min_cluster_size,
-                               max_images=args.max_images, seed=args.seed, progress=not args.quiet))
-        except UserError as exc:  # one embedder that cannot run (no weights...) does not sink the others
-            failed[name] = str(exc)
-            print(f"== {name}: skipped: {exc}", file=sys.stderr, flush=True)
-            continue
-        secs = time.perf_counter() - t
-        result = _evaluate_one(args, out)
-        results.append((name, result, secs))
-    if not results:
-        raise UserError("--embedders: none of them could build; " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
-    rows = comparison_rows(results)
-    from pixplot.fsutil import atomic_write_json
-
-    truth = results[0][1].get("truth")
-    atomic_write_json(work / "comparison.json", {
-        "images": args.images, "truth": truth["source"] if truth else None,
-        "columns": [c for c, _ in COLUMNS], "rows": rows, "failed": failed,
-    }, indent=1)
-    print(f"Ground truth: {truth['source'] if truth else 'none (label-free scores only)'}")
-    print(format_table(rows))
-    for name, why in failed.items():
+    options = {"metadata": args.metadata, "detector": args.detector, "layouts": args.layouts,
+               "cluster": args.cluster, "cluster_on": args.cluster_on, "min_cluster_size": args.min_cluster_size,
+               "max_images": args.max_images, "seed": args.seed, "progress": not args.quiet}
+    cmp = compare_embedders(names, args.images, args.work_dir, options, truth=lambda b: _truth(args, b),
+                            clustering=args.clustering, report=not args.no_report,
+                            log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(f"Ground truth: {cmp.truth or 'none (label-free scores only)'}")
+    print(format_table(cmp.rows))
+    for name, why in cmp.failed.items():
         print(f"{name}: not built ({why})")
-    print(f"Wrote {work / 'comparison.json'} and one evaluation report per embedder under {work}/")
+    print(f"Wrote {cmp.path} and one evaluation report per embedder under {Path(args.work_dir)}/")
     return 0
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,3 +334,97 @@ def _no_nan(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_no_nan(v) for v in obj]
     return obj
+
+
+# ---------------------------------------------------------------------------- recording and comparing
+
+
+def evaluate_and_record(bundle: Bundle, truth: Truth | None = None, clustering: str | None = None,
+                        report: bool = True) -> dict[str, Any]:
+    """:func:`evaluate_bundle`, then written beside the bundle: the HTML report with its
+    evaluation.json (``report_path`` added to the result), or evaluation.json alone."""
+    result = evaluate_bundle(bundle, truth, clustering)
+    if report:
+        from seeen_ext.eval_report import write_report
+
+        result["report_path"] = str(write_report(bundle, result))
+    else:
+        from pixplot.fsutil import atomic_write_json
+
+        atomic_write_json(bundle.root / "evaluation.json", {k: v for k, v in result.items() if not k.startswith("_")},
+                          indent=1)
+    return result
+
+
+#: The comparison table's columns; every row of :func:`compare_embedders` follows this order. To add
+#: a column, add its name here and its value in :func:`comparison_row` (the CLI prints any column).
+COMPARE_COLUMNS = ("embedder", "items", "clusters", "clustered", "purity", "NMI", "ARI", "kNN@1", "kNN@5",
+                   "silhouette", "build s")
+
+
+def comparison_row(name: str, result: dict[str, Any], build_seconds: float) -> list[Any]:
+    """One embedder's row (:data:`COMPARE_COLUMNS`): its first clustering's scores and its embedding's
+    kNN accuracy; None where there is nothing to score (no truth, no clusters)."""
+    c = result["clusterings"][0] if result["clusterings"] else {}
+    e = result.get("embedding") or {}
+    return [name, result["items"], c.get("clusters"), c.get("fraction_clustered"), c.get("purity"), c.get("nmi"),
+            c.get("ari"), e.get("knn1"), e.get("knn5"), c.get("silhouette"), round(build_seconds, 1)]
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare_embedders` found: ``rows`` (one per embedder that built, in the order
+    asked, :data:`COMPARE_COLUMNS`), ``results`` (name -> its :func:`evaluate_bundle` result),
+    ``failed`` (name -> why it could not build), ``truth`` (the ground truth's description, or None)
+    and ``path`` (the comparison.json written)."""
+
+    rows: list[list[Any]]
+    results: dict[str, dict[str, Any]]
+    failed: dict[str, str]
+    truth: str | None
+    path: Path
+
+
+def compare_embedders(names: list[str], images: str, work_dir: str | Path,
+                      build_options: dict[str, Any] | None = None,
+                      truth: Callable[[Bundle], Truth | None] | None = None, clustering: str | None = None,
+                      report: bool = True, log: Callable[[str], None] | None = None) -> Comparison:
+    """Build ``images`` once per embedder into ``work_dir/<name>`` (each reusing its own cache),
+    score each build and write ``work_dir/comparison.json``.
+
+    ``build_options``: further :class:`pixplot.pipeline.BuildOptions` fields, the same for every
+    embedder (layouts, cluster, seed...). ``truth(bundle)`` picks each build's ground truth
+    (default :func:`auto_truth`). An embedder that cannot run here (a :class:`UserError`: no
+    weights, a missing package) is recorded in ``failed`` and the others go on; if none builds,
+    that is the error."""
+    from pixplot.bundle import open_bundle
+    from pixplot.fsutil import atomic_write_json
+    from pixplot.pipeline import BuildOptions, build
+
+    if not names:
+        raise UserError("--embedders: name at least one embedder, e.g. classic,inception_v3")
+    say = log or (lambda _msg: None)
+    work = Path(work_dir)
+    pick = truth or auto_truth
+    rows, results, failed = [], {}, {}
+    for name in names:
+        out = work / name
+        say(f"== {name}: building {out}")
+        t = time.perf_counter()
+        try:
+            build(BuildOptions(images=images, out_dir=str(out), embedder=name, **(build_options or {})))
+        except UserError as exc:  # one embedder that cannot run does not sink the others
+            failed[name] = str(exc)
+            say(f"== {name}: skipped: {exc}")
+            continue
+        secs = time.perf_counter() - t
+        bundle = open_bundle(out)
+        results[name] = evaluate_and_record(bundle, pick(bundle), clustering, report)
+        rows.append(comparison_row(name, results[name], secs))
+    if not results:
+        raise UserError("--embedders: none of them could build; " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
+    first = next(iter(results.values())).get("truth")
+    path = work / "comparison.json"
+    atomic_write_json(path, {"images": images, "truth": first["source"] if first else None,
+                             "columns": list(COMPARE_COLUMNS), "rows": rows, "failed": failed}, indent=1)
+    return Comparison(rows, results, failed, first["source"] if first else None, path)

@@ -6,7 +6,6 @@ Plain functions from (bundle, state) to bytes or files, shared by the CLI, the s
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pixplot.bundle import Bundle
+from pixplot.csvsafe import csv_bytes
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes
 
@@ -72,13 +72,11 @@ def cluster_ids(bundle: Bundle) -> list[int]:
 
 def to_csv(bundle: Bundle, state: dict[str, Any]) -> bytes:
     """``item_id,source,box,cluster_id,label,excluded``; box as JSON ``[x, y, w, h]`` or empty;
-    cluster_id from the default clustering (-1 = noise)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["item_id", "source", "box", "cluster_id", "label", "excluded"])
-    for r, cid in zip(rows(bundle, state), cluster_ids(bundle), strict=False):
-        w.writerow([r.id, r.source, box_text(r.box), cid, r.label or "", "true" if r.excluded else "false"])
-    return buf.getvalue().encode("utf-8")
+    cluster_id from the default clustering (-1 = noise); cells that would start a spreadsheet
+    formula are quoted (:mod:`pixplot.csvsafe`)."""
+    return csv_bytes(["item_id", "source", "box", "cluster_id", "label", "excluded"],
+                     ([r.id, r.source, box_text(r.box), cid, r.label or "", "true" if r.excluded else "false"]
+                      for r, cid in zip(rows(bundle, state), cluster_ids(bundle), strict=False)))
 
 
 def to_json(bundle: Bundle, state: dict[str, Any], events: list[dict[str, Any]] | None = None) -> bytes:
@@ -185,13 +183,10 @@ def selected_rows(bundle: Bundle, state: dict[str, Any], include_unlabelled: boo
 
 
 def labels_csv(selection: list[Row]) -> bytes:
-    """``item_id,label,source,box,excluded`` for the uploaded items."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["item_id", "label", "source", "box", "excluded"])
-    for r in selection:
-        w.writerow([r.id, r.label or "", r.source, box_text(r.box), "true" if r.excluded else "false"])
-    return buf.getvalue().encode("utf-8")
+    """``item_id,label,source,box,excluded`` for the uploaded items (formula-safe, as :func:`to_csv`)."""
+    return csv_bytes(["item_id", "label", "source", "box", "excluded"],
+                     ([r.id, r.label or "", r.source, box_text(r.box), "true" if r.excluded else "false"]
+                      for r in selection))
 
 
 def write_imagefolder(

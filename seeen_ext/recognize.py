@@ -22,6 +22,8 @@ import csv
 import hashlib
 import io
 import json
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +214,13 @@ class Recogniser:
             self._detector, self._embedder = gallery_plugins(self.gallery)
         return self._detector, self._embedder
 
+    def adopt_plugins(self, other: Recogniser) -> None:
+        """Use the models ``other`` already loaded, when its gallery was made by the same detector
+        and embedder (loading a learned model takes seconds; a new gallery version need not)."""
+        same = (other.gallery.embedder, other.gallery.detector) == (self.gallery.embedder, self.gallery.detector)
+        if same and other._embedder is not None and self._embedder is None:
+            self._detector, self._embedder = other._detector, other._embedder
+
     # -------------------------------------------------------------- answers
     def match(self, vectors: np.ndarray, exclude: list[str | None] | None = None) -> list[Match]:
         """Nearest gallery items for each vector; ``exclude[i]`` is a gallery id to leave out."""
@@ -299,6 +308,28 @@ def _row(source: str, box: list | None, m: Match | None, status: str, note: str)
             "score": None if m is None or not np.isfinite(m.score) else round(m.score, 4),
             "nearest_label": m.nearest_label if m else "", "status": status, "note": note,
             "neighbours": m.neighbours if m else []}
+
+
+class RecogniserCache:
+    """One recogniser per key (e.g. the store version with the threshold and k), rebuilt only when
+    the key changes; a rebuilt one keeps the models the previous one loaded. Thread-safe: the
+    server's request threads share one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Hashable | None = None
+        self._rec: Recogniser | None = None
+
+    def get(self, key: Hashable, gallery: Callable[[], Gallery], threshold: str | float = "auto",
+            k: int = 5) -> Recogniser:
+        """The recogniser for ``key``; ``gallery()`` is called only when it must be built."""
+        with self._lock:
+            if self._rec is None or self._key != key:
+                rec = make_recogniser(gallery(), threshold, k)
+                if self._rec is not None:
+                    rec.adopt_plugins(self._rec)
+                self._key, self._rec = key, rec
+            return self._rec
 
 
 def make_recogniser(g: Gallery, threshold: str | float = "auto", k: int = 5, index: str = "auto") -> Recogniser:

@@ -6,10 +6,13 @@ uploader, the recogniser). The app comes from a factory so that tests make a fre
 :func:`serve` runs it under waitress, a production WSGI server.
 
 Security, in short: only files inside the bundle are served (no ``..``, no absolute paths, no
-dot-files, never the store); request bodies are capped (413); writes need ``X-Pixplot-Token``
-when a token is set (always when listening beyond loopback); POST bodies must be JSON, which a
-cross-site form cannot send without a CORS preflight we never answer; on loopback the Host header
-must name loopback, which defeats DNS rebinding.
+dot-files, never the store); request bodies are capped (413, JSON like every other error, even
+when waitress answers it); writes need ``X-Pixplot-Token`` when a token is set (always when
+listening beyond loopback); on loopback the Host header must name loopback, which defeats DNS
+rebinding. Cross-site writes are refused (:func:`cross_site_refusal`): every POST/PUT/PATCH/DELETE,
+even with an empty body, must carry ``X-Requested-With`` or the token header (custom headers that
+another site's page cannot send without a CORS preflight we never answer), and an ``Origin`` or
+``Sec-Fetch-Site`` header, when the browser sends one, must say the request comes from this site.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 import hmac
 import importlib
 import ipaddress
+import json
 import secrets
 import socket
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -35,6 +40,9 @@ from seeen_ext.routes.context import ServerContext
 from seeen_ext.store import EventError, open_store, store_path
 
 TOKEN_HEADER = "X-Pixplot-Token"
+#: Writes carry this header (any value; the viewer sends ``pixplot``) or :data:`TOKEN_HEADER`.
+WRITE_HEADER = "X-Requested-With"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 #: Entry-point group for extra API routes from other packages: each is ``register(app)``; the
 #: context is ``app.extensions["pixplot"]`` (:class:`ServerContext`).
@@ -55,6 +63,27 @@ def _host_name(host: str) -> str:
     if host.startswith("["):
         return host.split("]")[0] + "]"
     return host.rsplit(":", 1)[0]
+
+
+def cross_site_refusal(method: str, headers: Any, host: str) -> str | None:
+    """Why a request may have been sent by another site's page (None: it was not, or it reads).
+
+    A page elsewhere can make a browser send a plain form, or a ``no-cors`` fetch with an empty body,
+    to this server; it cannot add a custom header without a CORS preflight, which we never answer.
+    Browsers also say where a request comes from (``Origin``, ``Sec-Fetch-Site``); scripts and curl
+    send neither, and pass with the custom header alone."""
+    if method in SAFE_METHODS:
+        return None
+    if not (headers.get(WRITE_HEADER) or headers.get(TOKEN_HEADER)):
+        return (f"writes need the header {WRITE_HEADER} (any value, e.g. 'pixplot') or {TOKEN_HEADER}; "
+                "a page on another site cannot send either")
+    site = headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        return f"refused a {site} request: writes come only from this server's own pages"
+    origin = headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        return f"refused a request from origin {origin!r}: writes come only from this server's own pages"
+    return None
 
 
 def create_app(
@@ -83,11 +112,14 @@ def create_app(
             host = _host_name(request.host or "")
             if host not in allowed_hosts:
                 abort(403, description=f"host {request.host!r} is not served here; open the printed URL")
-        if request.method not in ("GET", "HEAD", "OPTIONS") and ctx.token is not None:
+        if request.method not in SAFE_METHODS and ctx.token is not None:
             given = request.headers.get(TOKEN_HEADER, "")
             if not hmac.compare_digest(given.encode(), ctx.token.encode()):
                 abort(401, description=f"missing or wrong {TOKEN_HEADER} header; use the token printed by "
                                        "`pixplot serve`")
+        refusal = cross_site_refusal(request.method, request.headers, request.host or "")
+        if refusal is not None:
+            abort(403, description=refusal)
         return None
 
     @app.errorhandler(HTTPException)
@@ -121,6 +153,32 @@ def create_app(
         except Exception as exc:  # a broken extension never takes the annotation API down with it
             print(f"pixplot: warning: server extension {ep.name} failed to load ({exc})", file=sys.stderr)
     return app
+
+
+def _waitress_channel() -> Any:
+    """waitress's channel, answering its own errors (413 body too large, 400 malformed request...)
+    with the ``{"error": ...}`` JSON of every other error instead of plain text."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JSONErrorTask(ErrorTask):  # type: ignore[misc]
+        def execute(self) -> None:
+            e = self.request.error
+            if e.code == 413:
+                message = f"the request body is larger than this server's limit ({e.body})"
+            else:
+                message = f"{e.reason}: {e.body}"
+            body = json.dumps({"error": message}).encode("utf-8")
+            self.status = f"{e.code} {e.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JSONErrorChannel(HTTPChannel):  # type: ignore[misc]
+        error_task_class = JSONErrorTask
+
+    return JSONErrorChannel
 
 
 def open_url(host: str, port: int, token: str | None) -> str:
@@ -159,6 +217,10 @@ def serve(
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or --host") \
             from exc
+    channel = _waitress_channel()
+    for listener in [server, *getattr(server, "map", {}).values()]:  # one, or several for a multi-socket server
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = channel
     port = int(getattr(server, "effective_port", port))
     print(f"pixplot: serving {Path(bundle_path)} (annotations in {store_path(Path(bundle_path))}, "
           "never published)")

@@ -17,6 +17,7 @@ import json
 import os
 import sqlite3
 import threading
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -81,12 +82,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _text(ev: dict[str, Any], key: str, where: str, limit: int = MAX_LABEL_LEN) -> str:
+def _text(ev: dict[str, Any], key: str, where: str, limit: int = MAX_LABEL_LEN, new: bool = True) -> str:
+    """A non-empty string field. A ``new`` label may hold no control characters (NUL, newlines,
+    tabs...): they break CSV rows, file names and terminals downstream. A field naming an existing
+    label (``rename_label``'s ``from``, ``delete_label``) is not checked, so an older store's odd
+    label can still be renamed away."""
     value = ev.get(key)
     if not isinstance(value, str) or not value.strip():
         raise EventError(f"{where}: {key!r} must be a non-empty string", event=ev.get("id"), field=key)
     if len(value) > limit:
         raise EventError(f"{where}: {key!r} is longer than {limit} characters", event=ev.get("id"), field=key)
+    if new and any(unicodedata.category(c) == "Cc" for c in value):
+        raise EventError(f"{where}: {key!r} holds a control character (newline, tab, NUL...); write it on one line",
+                         event=ev.get("id"), field=key)
     return value
 
 
@@ -134,10 +142,10 @@ def validate_event(ev: Any, known_items: set[str] | frozenset[str], index: int =
         if ev.get("of") is not None:
             out["of"] = _text(ev, "of", where)
     elif etype == "rename_label":
-        out["from"] = _text(ev, "from", where)
+        out["from"] = _text(ev, "from", where, new=False)
         out["to"] = _text(ev, "to", where)
     else:  # delete_label
-        out["label"] = _text(ev, "label", where)
+        out["label"] = _text(ev, "label", where, new=False)
     if isinstance(ev.get("time"), (str, int, float)):
         out["time"] = ev["time"]
     return out

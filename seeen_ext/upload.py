@@ -66,8 +66,10 @@ class UploadResult:
     bytes_sent: int = 0
 
     def summary(self) -> dict[str, Any]:
-        return {"target": str(self.target), "objects": len(self.objects), "uploaded": len(self.uploaded),
-                "skipped": len(self.skipped), "bytes_sent": self.bytes_sent}
+        """Counts of this run: ``objects`` = ``uploaded`` + ``skipped``, the manifest included
+        (``self.objects`` is the manifest's list, which cannot include the manifest itself)."""
+        return {"target": str(self.target), "objects": len(self.uploaded) + len(self.skipped),
+                "uploaded": len(self.uploaded), "skipped": len(self.skipped), "bytes_sent": self.bytes_sent}
 
 
 def _client(endpoint_url: str | None, profile: str | None, workers: int, session: Any = None) -> Any:

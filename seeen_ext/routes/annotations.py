@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -9,6 +10,20 @@ from flask import Blueprint, abort, jsonify, request
 from seeen_ext.routes.context import ctx, json_body
 
 bp = Blueprint("pixplot_annotations", __name__)
+
+#: Versions and limits are SQLite integers: at most 2**63 - 1.
+_MAX_INT = 2**63 - 1
+
+
+def _whole(name: str, raw: str) -> int:
+    """A query parameter of ASCII digits (``٣`` and ``²`` are digits to Python, not to us) that
+    fits a SQLite integer; 400 otherwise."""
+    if not re.fullmatch(r"[0-9]+", raw):
+        abort(400, description=f"{name!r} must be a whole number written with the digits 0-9")
+    value = int(raw)
+    if value > _MAX_INT:
+        abort(400, description=f"{name!r} is too large (at most {_MAX_INT})")
+    return value
 
 
 @bp.get("/api/state")
@@ -18,11 +33,9 @@ def state() -> Any:
 
 @bp.get("/api/events")
 def list_events() -> Any:
-    since = request.args.get("since", "0")
+    since = _whole("since", request.args.get("since", "0"))
     limit = request.args.get("limit")
-    if not since.isdigit() or (limit is not None and not limit.isdigit()):
-        abort(400, description="'since' and 'limit' must be whole numbers")
-    return jsonify(ctx().store.log(int(since), int(limit) if limit else None))
+    return jsonify(ctx().store.log(since, _whole("limit", limit) if limit is not None else None))
 
 
 @bp.post("/api/events")

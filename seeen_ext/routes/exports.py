@@ -25,4 +25,4 @@ def export() -> Any:
         data, mime, name = exports.to_gallery(c.bundle, st), "application/octet-stream", "gallery.npz"
     else:
         abort(400, description=f"unknown format {fmt!r}; use csv, json or gallery")
-    return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(data, content_type=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -15,45 +15,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 from typing import Any
 
 import numpy as np
 from flask import Blueprint, abort, jsonify, request
 
 from pixplot.errors import UserError
-from seeen_ext.gallery import gallery_from_state
-from seeen_ext.recognize import UNKNOWN, Recogniser, make_recogniser
+from seeen_ext.gallery import Gallery, gallery_from_state
+from seeen_ext.recognize import UNKNOWN, Recogniser, RecogniserCache
 from seeen_ext.routes.context import ctx as _ctx
 
 bp = Blueprint("pixplot_recognize", __name__)
 
 
-class _Cache:
-    """The recogniser for the store version it was built at."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.key: tuple[Any, ...] | None = None
-        self.rec: Recogniser | None = None
-        self.plugins: tuple[Any, Any] | None = None
-
-
 def recogniser(threshold: str | float, k: int) -> Recogniser:
-    ctx = _ctx()
-    cache: _Cache = ctx.extras.setdefault("recognize", _Cache())
-    with cache.lock:
-        state = ctx.store.state()
-        key = (state["version"], str(threshold), k)
-        if cache.key != key or cache.rec is None:
-            g = gallery_from_state(ctx.bundle, state["labels"], set(state["excluded"]), "annotations")
-            if len(g) == 0:
-                raise UserError("no labelled items yet: label some clusters, then recognise against them")
-            rec = make_recogniser(g, threshold, k)
-            if cache.plugins is not None:  # keep loaded models across gallery versions
-                rec._detector, rec._embedder = cache.plugins
-            cache.key, cache.rec = key, rec
-        return cache.rec
+    """The server's recogniser for the store's current version (:class:`RecogniserCache`)."""
+    c = _ctx()
+    cache: RecogniserCache = c.extras.setdefault("recognize", RecogniserCache())
+    state = c.store.state()
+
+    def gallery() -> Gallery:
+        g = gallery_from_state(c.bundle, state["labels"], set(state["excluded"]), "annotations")
+        if len(g) == 0:
+            raise UserError("no labelled items yet: label some clusters, then recognise against them")
+        return g
+
+    return cache.get((state["version"], str(threshold), k), gallery, threshold, k)
 
 
 def _options(body: dict[str, Any]) -> tuple[str | float, int]:
@@ -100,8 +87,6 @@ def recognize() -> Any:
         if not image:
             abort(400, description="the image is empty")
         results = rec.recognise_sources([("upload", image)])
-        cache = _ctx().extras["recognize"]
-        cache.plugins = (rec._detector, rec._embedder)
     else:
         results = _recognise_items(rec, body["items"])
     g = rec.gallery

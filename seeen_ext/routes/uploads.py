@@ -26,7 +26,9 @@ def upload() -> Any:
     endpoint = body.get("endpoint_url") or c.upload_defaults.get("endpoint_url")
     if endpoint is not None and not isinstance(endpoint, str):
         abort(400, description="'endpoint_url' must be a string")
-    include = bool(body.get("include_unlabelled", False))
+    include = body.get("include_unlabelled", False)
+    if not isinstance(include, bool):  # bool("false") is True: only JSON true/false mean anything
+        abort(400, description="'include_unlabelled' must be true or false (JSON booleans, not strings)")
     bundle, store, profile = c.bundle, c.store, c.upload_defaults.get("profile")
 
     def work(progress: Progress) -> dict[str, Any]:

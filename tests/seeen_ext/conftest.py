@@ -19,6 +19,17 @@ from PIL import Image
 # these names stay importable from here.
 from tests.conftest import S3Server, free_ports, weed_binary  # noqa: F401
 
+# ---------------------------------------------------------------------------- clients
+
+
+def api_client(app: Any) -> Any:
+    """A Flask test client that sends what the viewer sends with every request: the
+    ``X-Requested-With`` header without which the server refuses writes as cross-site."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_REQUESTED_WITH"] = "pixplot"
+    return client
+
+
 # ---------------------------------------------------------------------------- bundles
 
 

@@ -16,6 +16,7 @@ from pixplot.errors import UserError
 from pixplot.imageio import crop_box
 from seeen_ext.export import export, import_file, item_jpeg, safe_name, to_gallery
 from seeen_ext.store import open_store
+from tests.seeen_ext.conftest import api_client
 
 
 def _annotate(bundle_path: Path) -> tuple[Any, list[dict[str, Any]]]:
@@ -174,7 +175,7 @@ def test_labels_made_through_the_api_survive_a_rebuild_and_export(tmp_path: Path
     opts = dict(images=str(images), out_dir=str(out), progress=False, layouts="grid", cluster="kmeans",
                 cluster_on="embedding", max_clusters=3, workers=1)
     build(BuildOptions(**opts))
-    client = create_app(out).test_client()
+    client = api_client(create_app(out))
     ids = open_bundle(out).ids
     r = client.post("/api/events", json={"events": [{"id": "e", "type": "label", "items": ids[:2], "label": "warm"}]})
     assert r.status_code == 200
@@ -187,3 +188,15 @@ def test_labels_made_through_the_api_survive_a_rebuild_and_export(tmp_path: Path
     folder = tmp_path / "folder"
     assert export(b, st, "imagefolder", folder) == 2
     assert sorted(p.name for p in (folder / "warm").iterdir()) == sorted(f"{i}.jpg" for i in ids[:2])
+
+
+def test_uploaded_labels_csv_neutralises_formulas_in_labels_and_sources(bundle: Path) -> None:
+    from seeen_ext.export import labels_csv, selected_rows
+
+    b = open_bundle(bundle)
+    store = open_store(b)
+    store.append([{"id": "f", "type": "label", "items": [b.ids[0]], "label": "=cmd|' /C calc'!A0"},
+                  {"id": "g", "type": "label", "items": [b.ids[1]], "label": "-plain"}])
+    rows = list(csv.reader(io.StringIO(labels_csv(selected_rows(b, store.state())).decode())))
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id[b.ids[0]][1] == "'=cmd|' /C calc'!A0" and by_id[b.ids[1]][1] == "'-plain"

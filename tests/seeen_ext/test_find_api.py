@@ -11,13 +11,14 @@ import pytest
 
 from pixplot.bundle import open_bundle
 from seeen_ext.server import TOKEN_HEADER, create_app
+from tests.seeen_ext.conftest import api_client
 from tests.seeen_ext.test_find import classes_bundle
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> tuple[Any, list[str], np.ndarray]:
     root, truth = classes_bundle(tmp_path / "b")
-    return create_app(root).test_client(), open_bundle(root).ids, truth
+    return api_client(create_app(root)), open_bundle(root).ids, truth
 
 
 def post(client: Any, url: str, body: Any, **headers: str) -> Any:
@@ -135,7 +136,7 @@ def test_bad_requests_are_one_line_400s(served: tuple, url: str, body: dict, say
 
 def test_find_routes_need_the_token_when_one_is_set(tmp_path: Path) -> None:
     root, _ = classes_bundle(tmp_path / "b")
-    client = create_app(root, token="s3cret").test_client()
+    client = api_client(create_app(root, token="s3cret"))
     ids = open_bundle(root).ids
     assert post(client, "/api/neighbors", {"items": [ids[0]]}).status_code == 401
     assert post(client, "/api/neighbors", {"items": [ids[0]]}, **{TOKEN_HEADER: "s3cret"}).status_code == 200

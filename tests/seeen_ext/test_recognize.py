@@ -23,6 +23,7 @@ from seeen_ext import recognize as rc
 from seeen_ext.export import to_gallery
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
+from tests.seeen_ext.conftest import api_client
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -217,7 +218,7 @@ def test_gallery_from_s3_recognises_like_the_local_one(digits, tmp_path, aws_env
 
 
 def _client(path: Path) -> Any:
-    return create_app(path).test_client()
+    return api_client(create_app(path))
 
 
 def test_api_recognises_an_uploaded_image_against_the_current_labels(digits, tmp_path):
@@ -258,3 +259,24 @@ def test_api_refuses_forms_and_unknown_items_and_an_empty_gallery(digits, tmp_pa
     r = _client(path).post("/api/recognize", data=json.dumps({"items": ["deadbeefdeadbeef"]}),
                            content_type="application/json")
     assert r.status_code == 400 and "deadbeefdeadbeef" in r.get_json()["error"]
+
+
+def test_recogniser_cache_rebuilds_only_for_a_new_key_and_keeps_loaded_models():
+    from seeen_ext.gallery import Gallery
+    from seeen_ext.recognize import RecogniserCache
+
+    rng = np.random.default_rng(4)
+    E = rng.normal(size=(12, 8)).astype(np.float32)
+    made = []
+
+    def gallery():
+        made.append(1)
+        return Gallery(E, np.array(list("aabbccddeeff")), np.array([f"i{j}" for j in range(12)]), "fake@1", None)
+
+    cache = RecogniserCache()
+    first = cache.get(("v1", 0.5, 3), gallery, 0.5, 3)
+    assert cache.get(("v1", 0.5, 3), gallery, 0.5, 3) is first and len(made) == 1
+    first._embedder = model = object()  # as if recognise_sources had loaded the embedder
+    second = cache.get(("v2", 0.5, 3), gallery, 0.5, 3)
+    assert second is not first and len(made) == 2
+    assert second.plugins() == (None, model)  # not loaded again for the new gallery version

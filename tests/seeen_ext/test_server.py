@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import http.client
 import io
 import json
@@ -23,12 +24,13 @@ import pytest
 
 from pixplot.bundle import open_bundle
 from seeen_ext.server import TOKEN_HEADER, create_app, is_loopback, open_url
+from tests.seeen_ext.conftest import api_client
 
 
 @pytest.fixture
 def app_ids(bundle: Path) -> tuple[Any, list[str]]:
     app = create_app(bundle)
-    return app.test_client(), open_bundle(bundle).ids
+    return api_client(app), open_bundle(bundle).ids
 
 
 def post(client: Any, url: str, body: Any, **headers: str) -> Any:
@@ -127,7 +129,7 @@ def test_paths_outside_the_bundle_or_private_are_404(app_ids: tuple[Any, list[st
 
 
 def test_bundle_files_and_linked_originals_are_served(bundle: Path) -> None:
-    client = create_app(bundle).test_client()
+    client = api_client(create_app(bundle))
     assert b"<title>pixplot" in client.get("/").data
     assert client.get("/data/manifest.json").get_json()["format"] == "pixplot-bundle"
     item = open_bundle(bundle).items[0]
@@ -135,7 +137,7 @@ def test_bundle_files_and_linked_originals_are_served(bundle: Path) -> None:
 
 
 def test_writes_need_the_token_when_one_is_set(bundle: Path) -> None:
-    client = create_app(bundle, token="s3cret").test_client()
+    client = api_client(create_app(bundle, token="s3cret"))
     ids = open_bundle(bundle).ids
     body = {"events": [{"id": "t", "type": "exclude", "items": [ids[0]]}]}
     assert post(client, "/api/events", body).status_code == 401
@@ -147,10 +149,85 @@ def test_writes_need_the_token_when_one_is_set(bundle: Path) -> None:
 
 
 def test_oversized_body_is_413(bundle: Path) -> None:
-    client = create_app(bundle, max_body=1000).test_client()
+    client = api_client(create_app(bundle, max_body=1000))
     big = {"events": [{"id": f"e{i}", "type": "exclude", "items": ["x" * 16]} for i in range(100)]}
     r = post(client, "/api/events", big)
     assert r.status_code == 413 and "error" in r.get_json()
+
+
+# ---------------------------------------------------------------------------- hostile requests (issue 15)
+
+
+def test_cross_site_writes_are_refused_on_every_write_route_even_with_empty_bodies(bundle: Path) -> None:
+    app = create_app(bundle)
+    client, foreign = api_client(app), app.test_client()  # foreign: no X-Requested-With, as a form sends
+    ids = open_bundle(bundle).ids
+    post(client, "/api/events", {"events": [{"id": "a", "type": "label", "items": [ids[0]], "label": "A"}]})
+    r = foreign.post("/api/undo")  # empty body: what a no-cors fetch or a bare form sends
+    assert r.status_code == 403 and "X-Requested-With" in r.get_json()["error"]
+    assert foreign.post("/api/undo", data="author=", content_type="application/x-www-form-urlencoded"
+                        ).status_code == 403
+    writes = sorted(rule.rule for rule in app.url_map.iter_rules() if rule.methods & {"POST", "PUT", "DELETE"})
+    assert "/api/undo" in writes and "/api/upload" in writes and "/api/recognize" in writes
+    for route in writes:
+        assert foreign.post(route, data=b"").status_code == 403, route
+    assert client.get("/api/state").get_json()["labels"] == {ids[0]: "A"}  # nothing was undone
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}):
+        assert client.post("/api/undo", headers=headers).status_code == 403, headers
+    assert client.get("/api/state").get_json()["labels"] == {ids[0]: "A"}
+    same = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}  # the viewer, from this server
+    assert client.post("/api/undo", headers=same).get_json()["event"] == "a"
+
+
+def test_token_header_alone_marks_a_write_as_same_site(bundle: Path) -> None:
+    client = create_app(bundle, token="s3cret").test_client()  # a script with the token, no X-Requested-With
+    r = client.post("/api/undo", headers={TOKEN_HEADER: "s3cret"})
+    assert r.status_code == 200 and r.get_json()["event"] is None
+
+
+@pytest.mark.parametrize("label", ["a\x00b", "two\nlines", "cr\rhere", "tab\there", "bell\x07", "c1\x85"])
+def test_labels_with_control_characters_are_400(app_ids: tuple[Any, list[str]], label: str) -> None:
+    client, ids = app_ids
+    r = post(client, "/api/events", {"events": [{"id": "c", "type": "label", "items": [ids[0]], "label": label}]})
+    assert r.status_code == 400 and r.get_json()["field"] == "label" and "control character" in r.get_json()["error"]
+    r = post(client, "/api/events", {"events": [{"id": "d", "type": "rename_label", "from": "x", "to": label}]})
+    assert r.status_code == 400 and r.get_json()["field"] == "to"
+    assert client.get("/api/state").get_json()["version"] == 0
+
+
+def test_csv_export_neutralises_formulas_and_says_its_charset_once(app_ids: tuple[Any, list[str]]) -> None:
+    client, ids = app_ids
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)"]
+    post(client, "/api/events", {"events": [
+        {"id": str(i), "type": "label", "items": [ids[i]], "label": lab} for i, lab in enumerate(hostile)]})
+    r = client.get("/api/export?format=csv")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+    cells = {row["item_id"]: row["label"] for row in csv.DictReader(io.StringIO(r.get_data(as_text=True)))}
+    assert [cells[ids[i]] for i in range(len(hostile))] == ["'" + lab for lab in hostile]
+    assert client.get("/api/export?format=json").get_json()["labels"][ids[0]] == hostile[0]  # JSON keeps it exact
+
+
+@pytest.mark.parametrize("query", ["since=99999999999999999999", "limit=99999999999999999999",
+                                   "since=9223372036854775808", "since=%D9%A3", "limit=%C2%B2", "since=-1",
+                                   "since=1.0", "limit="])
+def test_events_since_and_limit_take_ascii_digits_in_range_only(app_ids: tuple[Any, list[str]], query: str) -> None:
+    client, _ = app_ids
+    r = client.get(f"/api/events?{query}")
+    assert r.status_code == 400 and "error" in r.get_json()
+
+
+def test_events_since_and_limit_accept_the_largest_integer(app_ids: tuple[Any, list[str]]) -> None:
+    client, _ = app_ids
+    r = client.get("/api/events?since=9223372036854775807&limit=9223372036854775807")
+    assert r.status_code == 200 and r.get_json()["events"] == []
+
+
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None, [], {}])
+def test_upload_flags_must_be_json_booleans(app_ids: tuple[Any, list[str]], value: Any) -> None:
+    client, _ = app_ids
+    r = post(client, "/api/upload", {"target": "s3://bucket/prefix", "include_unlabelled": value})
+    assert r.status_code == 400 and "include_unlabelled" in r.get_json()["error"]
 
 
 def test_non_json_post_is_refused(app_ids: tuple[Any, list[str]]) -> None:
@@ -248,7 +325,9 @@ def test_served_process_answers_an_oversized_body_with_413(live: tuple[int, Path
     conn.putheader("Content-Type", "application/json")
     conn.putheader("Content-Length", str(17 * 1024 * 1024))
     conn.endheaders()  # the server answers from the headers alone, before any of the body
-    assert conn.getresponse().status == 413
+    resp = conn.getresponse()
+    assert resp.status == 413 and resp.getheader("Content-Type") == "application/json"
+    assert "larger than this server's limit" in json.loads(resp.read())["error"]  # JSON, like every error
     conn.close()
 
 
@@ -277,7 +356,8 @@ def _post_until_acked(port: int, batch: list[dict[str, Any]], stats: dict[str, i
     while True:
         try:
             req = urllib.request.Request(f"http://127.0.0.1:{port}/api/events", data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "X-Requested-With": "pixplot"})
             with urllib.request.urlopen(req, timeout=10) as resp:
                 res = json.loads(resp.read())
             with lock:

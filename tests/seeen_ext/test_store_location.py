@@ -11,6 +11,7 @@ from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
 from seeen_ext.server import create_app
 from seeen_ext.store import AnnotationStore, legacy_store_path, open_store, store_path
+from tests.seeen_ext.conftest import api_client
 
 
 def test_a_new_store_is_created_in_a_private_dot_folder(bundle: Path) -> None:
@@ -32,7 +33,7 @@ def test_a_legacy_store_moves_out_on_first_serve_with_every_event(bundle: Path) 
     before_state, before_log = old.state(), old.events()
     # The server starts while the old store's write-ahead log still holds the last commits.
     assert Path(f"{legacy_store_path(bundle)}-wal").exists()
-    client = create_app(bundle).test_client()
+    client = api_client(create_app(bundle))
     assert client.get("/api/state").get_json() == before_state
     assert client.get("/api/events").get_json()["events"] == before_log
     for suffix in ("", "-wal", "-shm"):

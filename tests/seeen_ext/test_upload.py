@@ -23,6 +23,7 @@ from seeen_ext.export import item_jpeg
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
 from seeen_ext.upload import parse_target, upload_bundle
+from tests.seeen_ext.conftest import api_client
 
 
 def _label_all(bundle_path: Path, exclude: int = 1, unlabelled: int = 1) -> Any:
@@ -99,6 +100,9 @@ def test_second_upload_sends_nothing(bundle: Path, aws_env: Any) -> None:
     second = upload_bundle(b, open_store(b).state(), target, endpoint_url=aws_env.endpoint, session=session)
     assert sent == []
     assert second.uploaded == [] and len(second.skipped) == len(first.uploaded)
+    for res in (first, second):  # the summary counts the same objects it says it sent or kept
+        s = res.summary()
+        assert s["objects"] == s["uploaded"] + s["skipped"] == len(first.uploaded)
     after = {k: o["LastModified"] for k, o in _objects(aws_env, target.split("/", 3)[3]).items()}
     assert after == before
 
@@ -198,7 +202,7 @@ def test_upload_killed_midway_finishes_on_rerun(make_bundle: Any, s3_server: Any
 
 def test_server_upload_job_reaches_done(bundle: Path, aws_env: Any) -> None:
     _label_all(bundle)
-    client = create_app(bundle, upload_defaults={"endpoint_url": aws_env.endpoint}).test_client()
+    client = api_client(create_app(bundle, upload_defaults={"endpoint_url": aws_env.endpoint}))
     prefix = f"job-{uuid.uuid4().hex[:8]}"
     r = client.post("/api/upload", json={"target": f"s3://{aws_env.bucket}/{prefix}"})
     assert r.status_code == 202
@@ -217,7 +221,7 @@ def test_server_upload_job_reports_refused_credentials(bundle: Path, aws_env: An
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     _label_all(bundle)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    client = create_app(bundle).test_client()
+    client = api_client(create_app(bundle))
     r = client.post("/api/upload", json={"target": f"s3://{aws_env.bucket}/x", "endpoint_url": aws_env.endpoint})
     job = r.get_json()["job"]
     deadline = time.monotonic() + 60

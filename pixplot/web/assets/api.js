@@ -10,7 +10,7 @@ export function tokenFromHash() {
 }
 
 function headers(token, json) {
-  const h = {};
+  const h = { 'X-Requested-With': 'pixplot' }; // the server refuses writes without it (cross-site pages cannot add it)
   if (json) h['Content-Type'] = 'application/json';
   if (token) h['X-Pixplot-Token'] = token;
   return h;

@@ -51,7 +51,7 @@ export class Finder {
   get served() { return !!(this.app.saver && this.app.saver.mode === 'server'); }
 
   async post(path, body) {
-    const headers = { 'Content-Type': 'application/json' };
+    const headers = { 'Content-Type': 'application/json', 'X-Requested-With': 'pixplot' };
     if (this.app.saver.token) headers['X-Pixplot-Token'] = this.app.saver.token;
     const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
     const out = await res.json().catch(() => ({}));
