@@ -20,7 +20,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> str:
-    """``value`` as CSV cell text, with a leading ``'`` when it would start a formula."""
+    """``value`` as CSV cell text, with a leading ``'`` when it would start a formula. Numbers we
+    write ourselves (a noise cluster id ``-1``) are numbers to a spreadsheet, not formulas, and stay
+    as they are; the same characters arriving as text are quoted."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 

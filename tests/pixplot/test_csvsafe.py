@@ -23,3 +23,8 @@ def test_other_cells_are_unchanged(cell: str) -> None:
 def test_csv_bytes_is_utf8_with_safe_cells_that_read_back() -> None:
     data = csv_bytes(["a", "b"], [["=x", None], ["ok, with comma", 3]])
     assert list(csv.reader(io.StringIO(data.decode("utf-8")))) == [["a", "b"], ["'=x", ""], ["ok, with comma", "3"]]
+
+
+def test_numbers_we_write_stay_numbers_but_the_same_text_is_quoted() -> None:
+    assert safe_cell(-1) == "-1" and safe_cell(-0.5) == "-0.5"
+    assert safe_cell("-1") == "'-1"
