@@ -168,6 +168,31 @@ export class PointMap {
     this.requestRender();
   }
 
+  /** The focused items' index list, uploaded once per focus, with its ranges per atlas sheet. */
+  topIndex() {
+    const c = this.topCache;
+    if (c && c.list === this.onTop) return c;
+    const gl = this.gl;
+    const idx = Uint32Array.from(this.onTop).sort();
+    const buffer = (c && c.buffer) || gl.createBuffer();
+    const vao = gl.getParameter(gl.VERTEX_ARRAY_BINDING);
+    gl.bindVertexArray(null); // upload without touching any VAO's element binding
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, buffer);
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, idx, gl.DYNAMIC_DRAW);
+    gl.bindVertexArray(vao);
+    const per = this.manifest.atlas.per_atlas;
+    const ranges = [];
+    for (let k = 0; k < idx.length;) {
+      const sheet = Math.floor(idx[k] / per);
+      let e = k;
+      while (e < idx.length && Math.floor(idx[e] / per) === sheet) e++;
+      ranges.push([sheet, k, e - k]);
+      k = e;
+    }
+    this.topCache = { list: this.onTop, buffer, ranges };
+    return this.topCache;
+  }
+
   onTopSet() {
     if (!this.onTopCache || this.onTopCache.list !== this.onTop) this.onTopCache = { list: this.onTop, set: new Set(this.onTop) };
     return this.onTopCache.set;
@@ -475,11 +500,31 @@ export class PointMap {
         if (th) { setMode(1, th); drawItems(i, 1); }
       }
     }
-    for (const i of top || []) {
-      const th = textured ? this.atlases.thumb(i) : null;
-      const sheet = textured && !th ? this.atlases.sheet(this.atlases.atlasOf(i)) : null;
-      setMode(th ? 1 : sheet ? 0 : 2, th || sheet);
-      drawItems(i, 1);
+    if (top && asPoints) {
+      // The focused items again, above the rest: one draw per atlas sheet from their own index list,
+      // then the previews of those in view on top of them.
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.topIndex().buffer);
+      for (const [a, start, count] of this.topIndex().ranges) {
+        const sheet = textured ? this.atlases.sheet(a) : null;
+        setMode(sheet ? 0 : 2, sheet);
+        gl.drawElements(gl.POINTS, count, gl.UNSIGNED_INT, start * 4);
+      }
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.cullBuffer);
+    }
+    if (top && textured) {
+      const [x0, y0, x1, y1] = cam.bounds();
+      const r = this.pointRadius();
+      let drawn = 0;
+      for (const i of top) {
+        const x = this.current[2 * i], y = this.current[2 * i + 1];
+        if (x < x0 - r || x > x1 + r || y < y0 - r || y > y1 + r) continue;
+        const th = this.atlases.thumb(i);
+        if (asPoints && !th) continue;
+        if (++drawn > PREVIEW_LIMIT && asPoints) break;
+        const sheet = !th ? this.atlases.sheet(this.atlases.atlasOf(i)) : null;
+        setMode(th ? 1 : sheet ? 0 : 2, th || sheet);
+        drawItems(i, 1);
+      }
     }
     const hv = this.hover;
     if (hv >= 0 && hv < this.n) {
