@@ -10,7 +10,7 @@ import { emptyFilter, isActive, matchMask } from './filters.js';
 import { FOCUS_LIMIT, focusGrid } from './focus.js';
 import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
 import { initialAuthor } from './author.js';
-import { SpatialGrid } from './grid.js';
+import { FocusedGrid, SpatialGrid } from './grid.js';
 import { PointMap } from './map.js';
 import { startSaving } from './saving.js';
 import { FLAG } from './shaders.js';
@@ -77,7 +77,8 @@ export class App {
     this.items = new ItemsSource(m);
     const clusterSummary = this.clusteringName ? this.items.clusters(m, this.clusteringName) : null;
     if (clusterSummary) clusterSummary.catch(() => {});
-    this.grid = new SpatialGrid(xy);
+    this.layoutGrid = new SpatialGrid(xy);
+    this.grid = this.layoutGrid;
     this.map.setGrid(this.grid);
     this.timings.grid = performance.now() - t0;
 
@@ -207,7 +208,7 @@ export class App {
     const mask = new Uint8Array(this.n);
     members.forEach((i, k) => { shown[2 * i] = g.xy[2 * k]; shown[2 * i + 1] = g.xy[2 * k + 1]; mask[i] = 1; });
     this.focus = { members, mask, grid: g };
-    this.showPositions(shown, true);
+    this.showPositions(shown, true, new FocusedGrid(this.layoutGrid, members, g.xy, this.n));
     this.map.set({ onTop: members });
     this.scrollFocusTo(0, true);
     this.sync({ flags: true });
@@ -219,7 +220,7 @@ export class App {
   leaveFocus(animate = true) {
     if (!this.focus) return;
     this.focus = null;
-    this.showPositions(this.positions, animate);
+    this.showPositions(this.positions, animate, this.layoutGrid);
     this.map.set({ onTop: null });
     this.sync({ flags: true });
     this.emit('focus');
@@ -265,12 +266,13 @@ export class App {
     if (this.focus) this.scrollFocus(dir * this.map.size()[1] * 0.9);
   }
 
-  /** The positions on the map (the layout's, or with a focus grid) and the picking grid over them. */
-  showPositions(xy, animate) {
+  /** The positions on the map (the layout's, or with a focus grid) and the picking grid over them
+   * (while focused, the layout's grid plus a small one over the focused items: focus.js). */
+  showPositions(xy, animate, grid) {
     this.shown = xy;
     this.map.setPositions(xy, animate);
-    this.grid = new SpatialGrid(xy);
-    this.map.setGrid(this.grid);
+    this.grid = grid;
+    this.map.setGrid(grid);
   }
 
   // ---- search and filters ----------------------------------------------------------------------
@@ -394,7 +396,8 @@ export class App {
     const xy = await loadLayout(this.manifest, name);
     this.layoutName = name;
     this.positions = xy;
-    if (this.focus) this.focusOn(this.focus.members); else this.showPositions(xy, true);
+    this.layoutGrid = new SpatialGrid(xy);
+    if (this.focus) this.focusOn(this.focus.members); else this.showPositions(xy, true, this.layoutGrid);
     this.emit('layout');
   }
 

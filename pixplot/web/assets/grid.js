@@ -183,3 +183,45 @@ export function pointInPolygon(x, y, px, py) {
   }
   return inside;
 }
+
+/**
+ * The picking grid while a group is focused: the layout's grid for everything else, and a small
+ * grid over the group's new places, so that focusing a cluster never rebuilds a million-item grid.
+ * Same queries as SpatialGrid; the focused items come first.
+ */
+export class FocusedGrid {
+  /** @param {SpatialGrid} base the layout's grid; `members` item indices; `memberXY` their new places */
+  constructor(base, members, memberXY, n) {
+    this.base = base;
+    this.members = Int32Array.from(members);
+    this.mask = new Uint8Array(n);
+    for (const i of members) this.mask[i] = 1;
+    this.sub = new SpatialGrid(memberXY);
+    this.x0 = Math.min(base.x0, this.sub.x0); this.y0 = Math.min(base.y0, this.sub.y0);
+    this.x1 = Math.max(base.x1, this.sub.x1); this.y1 = Math.max(base.y1, this.sub.y1);
+  }
+
+  others(accept) { return (i) => !this.mask[i] && (!accept || accept(i)); }
+  mine(accept) { return (k) => !accept || accept(this.members[k]); }
+  lift(found) { return found.map((k) => this.members[k]); }
+
+  pick(x, y, r, accept) {
+    const k = this.sub.pick(x, y, r, this.mine(accept));
+    return k >= 0 ? this.members[k] : this.base.pick(x, y, r, this.others(accept));
+  }
+
+  inRect(ax, ay, bx, by, accept) {
+    return [...this.lift(this.sub.inRect(ax, ay, bx, by, this.mine(accept))), ...this.base.inRect(ax, ay, bx, by, this.others(accept))];
+  }
+
+  inPolygon(poly, accept) {
+    return [...this.lift(this.sub.inPolygon(poly, this.mine(accept))), ...this.base.inPolygon(poly, this.others(accept))];
+  }
+
+  visible(x0, y0, x1, y1, limit) {
+    const a = this.sub.visible(x0, y0, x1, y1, limit);
+    const b = this.base.visible(x0, y0, x1, y1, limit);
+    if (!a || !b || a.length + b.length > limit) return null;
+    return [...this.lift(a), ...b.filter((i) => !this.mask[i])];
+  }
+}
