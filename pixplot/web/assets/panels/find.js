@@ -99,7 +99,7 @@ export function mountFind(el, app) {
     if (j < 0 || j >= state.groups.length) return;
     state.active = j;
     const g = state.groups[j];
-    store.select(g.rows.filter((i) => !store.excluded[i] || g.kind !== 'suggest'), 'replace', 'find');
+    store.select(g.rows, 'replace', 'find'); // excluded items too: suggestions are for them as well
     marks();
     if (scroll && g.el && g.el.scrollIntoView) g.el.scrollIntoView({ block: 'nearest' });
   }
