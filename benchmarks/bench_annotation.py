@@ -15,14 +15,14 @@ the viewer's find and repair tools (issue 13; docs/viewer.md, Find panel), count
 
 1. Each cluster: when it mixes classes with at least 4 items of a second one, one action splits it
    (``POST /api/split`` + a ``split`` event) and each sub-group is labelled (one action; one more
-   to exclude a sub-group's intruders); otherwise as above. Then the clusters most like it
+   to exclude a sub-group's intruders); otherwise (a few intruders) as above. Then the clusters most like it
    (``POST /api/similar-clusters``) whose majority has the same label are merged into it, one
    ``merge`` event each (after excluding their intruders), so the loop never visits them.
 2. Suggestions (``POST /api/suggestions``): per label group, the right ones are accepted in one
    action (the wrong ones are left out of the selection, not corrected); repeated while it labels
    something, as each round has more labels to suggest from.
-3. What is left: split into sub-groups, each sub-group's majority labelled in one action, then
-   suggestions again; what still remains is labelled one by one.
+3. What is left: split into sub-groups, each sub-group's majority (2 items or more) labelled in one
+   action, then suggestions again, while that labels something; the rest one by one.
 
 It reports actions per item, final label accuracy (read back from ``GET /api/state``), and the
 comparison with labelling one by one (one action per item), and with ``--find`` the ratio of the
@@ -229,8 +229,8 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         counts["clicks"] += 1
         for g in res["groups"]:
             major, rest, intruders = clean(g["items"])
-            if len(rest) * 2 < len(g["items"]):
-                continue  # no majority worth a label: the suggestions take these
+            if len(rest) * 2 < len(g["items"]) or len(rest) < 2:
+                continue  # no majority worth an action: the suggestions or one by one take these
             if kind == "cluster_label_actions":
                 exclude(intruders)
             else:
@@ -244,7 +244,9 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
             counts["clusters_merged_away"] += 1
             continue
         comp = Counter(truth[i] for i in members).most_common()
-        if len(comp) > 1 and comp[1][1] >= 4 and len(members) >= 8:
+        # Two classes in earnest (the second at least 4 items and a quarter of the cluster): split.
+        # A few intruders cost less excluded (one action) than split out (two).
+        if len(comp) > 1 and comp[1][1] >= max(4, len(members) // 4):
             split_and_label(members, "cluster_label_actions", str(c["id"]))
         else:
             major, rest, intruders = clean(members)
@@ -254,8 +256,7 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         if not own:
             continue
         name = truth[own[0]]
-        sim = api.post("/api/similar-clusters", {"items": own, "k": 5})
-        counts["clicks"] += 1
+        sim = api.post("/api/similar-clusters", {"items": own, "k": 5})  # j: a click when it leads to a merge
         for s in sim["clusters"]:
             rest_s = [i for i in s["items"] if i not in done]
             if not rest_s:
@@ -266,7 +267,7 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
             exclude(intruders)
             api.event("merge", rest, name, into=str(c["id"]))
             counts["merge_actions"] += 1
-            counts["clicks"] += 1
+            counts["clicks"] += 2  # j, y
             done.update(rest)
     counts["labelled_by_clusters"] = len(done)
 
@@ -292,9 +293,10 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
 
     suggest_rounds()
     # 3. The rest: split into sub-groups, label their majorities, suggest again, then one by one.
-    for _ in range(3):
-        left = [it["id"] for it in items if it["id"] not in api.get("/api/state")["labels"]]
-        if len(left) < 8:
+    while True:
+        labelled = api.get("/api/state")["labels"]
+        left = [it["id"] for it in items if it["id"] not in labelled]
+        if len(left) < 4:
             break
         before = len(done)
         split_and_label(left, "leftover_group_actions", "leftovers")

@@ -35,6 +35,12 @@ MIN_SPLIT = 4
 MAX_SPLIT = 8
 #: Members used to choose the number of sub-groups (silhouette is quadratic in them).
 SPLIT_SAMPLE = 1000
+#: Suggestions match at most this many unlabelled items per request (excluded and noise first).
+MAX_CANDIDATES = 20_000
+#: Above this many labelled items, suggestions search them with the approximate index.
+APPROX_GALLERY = 20_000
+#: A calibrated threshold is reused while the gallery changes by less than this fraction.
+RECALIBRATE = 0.1
 #: At most this many members of a set are left out of its neighbours by over-fetching; a larger
 #: set is searched for ``k + SKIP_FETCH`` and filtered (fewer answers when the set is compact).
 SKIP_FETCH = 2000
@@ -291,6 +297,7 @@ class Suggestions:
     candidates: int  # unlabelled items considered
     items: list[Suggestion]
     unknown: int  # candidates whose best match is below the threshold
+    candidates_total: int = 0  # unlabelled items there were (candidates: those matched)
 
     def by_label(self) -> list[dict[str, Any]]:
         """Groups of suggestions, one per label: the most confident groups first, each best first."""
@@ -304,39 +311,72 @@ class Suggestions:
 
 
 def suggester(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], threshold: str | float = "auto",
-              k: int = 5) -> Any:
+              k: int = 5, previous: Any = None) -> Any:
     """The recogniser suggestions use: the labelled, non-excluded items, their index and the
-    calibrated threshold (rebuild it when the annotations change)."""
+    calibrated threshold (rebuild it when the annotations change).
+
+    ``previous``: the suggester of an earlier state. Its calibrated threshold is kept while the
+    labels are the same names and the gallery grew or shrank by less than :data:`RECALIBRATE`
+    (calibrating scores thousands of leave-one-out queries: half a minute for a 50k gallery on a
+    loaded two-core machine, too slow to repeat after every accepted group). Above
+    :data:`APPROX_GALLERY` labelled items the gallery gets the approximate index."""
     from seeen_ext.gallery import gallery_from_state
     from seeen_ext.recognize import make_recogniser
 
     g = gallery_from_state(bundle, dict(labels), set(excluded), "annotations")
     if len(g) == 0:
         raise UserError("no labelled items yet: label a cluster or two, then ask for suggestions")
+    index = "approx" if len(g) > APPROX_GALLERY else "exact"
+    if (threshold == "auto" and previous is not None and previous.calibration is not None
+            and set(previous.gallery.labels.tolist()) == set(g.labels.tolist())
+            and abs(len(g) - len(previous.gallery)) < RECALIBRATE * len(previous.gallery)):
+        rec = make_recogniser(g, previous.threshold, k, index)
+        rec.calibration = previous.calibration
+        return rec
     try:
-        return make_recogniser(g, threshold, k)
+        return make_recogniser(g, threshold, k, index)
     except UserError as exc:
         raise UserError(f"suggestions need a calibrated threshold ({exc}); label a second item of some label") \
             from exc
 
 
-def suggest(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], threshold: str | float = "auto",
-            k: int = 5, candidates: Sequence[int] | None = None, rec: Any = None) -> Suggestions:
-    """Label suggestions for unlabelled items (noise, excluded, members of unlabelled clusters).
-
-    ``labels``/``excluded``: the store's state. ``candidates``: rows to consider (default: every
-    unlabelled item); labelled rows among them are dropped, so a label is never overwritten.
-    ``rec``: a :func:`suggester` built for this state (the server caches one per version)."""
-    from seeen_ext.recognize import UNKNOWN
-
-    if rec is None:
-        rec = suggester(bundle, labels, excluded, threshold, k)
-    g = rec.gallery
+def candidate_rows(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str],
+                   candidates: Sequence[int] | None = None) -> np.ndarray:
+    """The unlabelled rows to suggest for, those most in need first: excluded items, then noise,
+    then members of clusters nobody labelled (in item order within each)."""
     ids = bundle.ids
     if candidates is None:
         rows = np.array([i for i, iid in enumerate(ids) if iid not in labels], dtype=np.int64)
     else:
-        rows = np.array([int(r) for r in candidates if ids[int(r)] not in labels], dtype=np.int64)
+        rows = np.array([int(r) for r in dict.fromkeys(candidates) if ids[int(r)] not in labels], dtype=np.int64)
+    if not len(rows):
+        return rows
+    excl = set(excluded)
+    rank = np.array([0 if ids[r] in excl else 2 for r in rows], dtype=np.int8)
+    if bundle.manifest.get("clusterings"):
+        cl = bundle.cluster_labels()
+        rank = np.where((rank == 2) & (cl[rows] < 0), 1, rank)
+    return rows[np.argsort(rank, kind="stable")]
+
+
+def suggest(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], threshold: str | float = "auto",
+            k: int = 5, candidates: Sequence[int] | None = None, rec: Any = None,
+            max_candidates: int = MAX_CANDIDATES) -> Suggestions:
+    """Label suggestions for unlabelled items (noise, excluded, members of unlabelled clusters).
+
+    ``labels``/``excluded``: the store's state. ``candidates``: rows to consider (default: every
+    unlabelled item); labelled rows among them are dropped, so a label is never overwritten. At
+    most ``max_candidates`` are matched, in :func:`candidate_rows`' order; ``candidates_total``
+    says how many there were. ``rec``: a :func:`suggester` built for this state (the server
+    keeps one per version)."""
+    from seeen_ext.recognize import UNKNOWN
+
+    excluded = set(excluded)
+    if rec is None:
+        rec = suggester(bundle, labels, excluded, threshold, k)
+    g = rec.gallery
+    ordered = candidate_rows(bundle, labels, excluded, candidates)
+    rows = ordered[:max_candidates]
     E = bundle.embeddings
     items: list[Suggestion] = []
     unknown = 0
@@ -350,4 +390,5 @@ def suggest(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], thr
             agree = sum(1 for nb in m.neighbours if nb["label"] == m.label) / max(1, len(m.neighbours))
             items.append(Suggestion(int(r), m.label, float(m.score), float(agree), m.neighbours[0]["id"]))
     return Suggestions(threshold=float(rec.threshold), threshold_source="auto" if rec.calibration else "given",
-                       gallery=len(g), candidates=len(rows), items=items, unknown=unknown)
+                       gallery=len(g), candidates=len(rows), items=items, unknown=unknown,
+                       candidates_total=len(ordered))

@@ -246,7 +246,9 @@ def suggestions() -> Any:
     key = (state["version"], str(threshold), k)
     with cache.lock:
         if cache.rec_key != key:
-            cache.rec = find.suggester(ctx.bundle, state["labels"], state["excluded"], threshold, k)
+            same_options = cache.rec_key is not None and cache.rec_key[1:] == key[1:]
+            cache.rec = find.suggester(ctx.bundle, state["labels"], state["excluded"], threshold, k,
+                                       previous=cache.rec if same_options else None)
             cache.rec_key = key
         rec = cache.rec
     got = find.suggest(ctx.bundle, state["labels"], state["excluded"], candidates=candidates, rec=rec)
@@ -260,7 +262,8 @@ def suggestions() -> Any:
                                "neighbour": s.neighbour} for s in items]})
     return jsonify({"version": state["version"], "threshold": round(got.threshold, 4),
                     "threshold_source": got.threshold_source, "gallery": got.gallery,
-                    "candidates": got.candidates, "unknown": got.unknown, "groups": out})
+                    "candidates": got.candidates, "candidates_total": got.candidates_total,
+                    "unknown": got.unknown, "groups": out})
 
 
 def init(app: Flask) -> None:

@@ -156,3 +156,25 @@ def test_text_search_needs_an_embedder_with_embed_text(three: tuple) -> None:
         find.text_neighbours(object(), VectorIndex(E, kind="exact"), "a cat", k=4, embedder_name="classic")
     with pytest.raises(UserError, match="type some words"):
         find.text_neighbours(_Words(E, truth), VectorIndex(E, kind="exact"), "  ", k=4)
+
+
+def test_suggestions_match_excluded_items_first_and_stop_at_the_cap(three: tuple) -> None:
+    b, truth = three
+    labels = {b.ids[i]: f"class{truth[i]}" for i in range(len(truth)) if i % 2 == 0}
+    late = [b.ids[i] for i in range(len(truth)) if i % 2][-2:]  # last in item order, but excluded
+    got = find.suggest(b, labels, set(late), max_candidates=3)
+    assert got.candidates == 3 and got.candidates_total == len(truth) - len(labels)
+    assert {b.ids[s.row] for s in got.items} >= set(late)
+
+
+def test_a_suggester_keeps_its_calibration_while_the_gallery_barely_changes(three: tuple) -> None:
+    b, truth = three
+    labels = {b.ids[i]: f"class{truth[i]}" for i in range(len(truth)) if i % 3}
+    first = find.suggester(b, labels, set())
+    labels[b.ids[0]] = f"class{truth[0]}"  # one more of 24: under 10 %
+    again = find.suggester(b, labels, set(), previous=first)
+    assert again.threshold == first.threshold and again.calibration is first.calibration
+    assert len(again.gallery) == len(first.gallery) + 1
+    labels.update({b.ids[i]: "other" for i in (3, 6)})  # a new label: calibrate afresh
+    fresh = find.suggester(b, labels, set(), previous=again)
+    assert fresh.calibration is not first.calibration
