@@ -137,6 +137,9 @@ def measure_review(page, url: str, n: int) -> dict:
                s = performance.now(); a.leaveFocus(false); leave.push(performance.now() - s);
              }
              a.openCluster(c); await pixplot.settled();
+             a.map.updateDetail(); // the atlas sheets the grid needs, loaded before timing frames
+             const idle = () => new Promise((r) => setTimeout(r, 50));
+             for (let t = 0; t < 600 && a.map.atlases.sheets.loading.size; t++) await idle();
              const px = a.map.pointPx();
              const frames = []; for (let k = 0; k < 5; k++) frames.push(pixplot.frameMs());
              a.leaveFocus(false); a.store.setView({ cluster: null }); a.store.clearSelection();

@@ -1,16 +1,20 @@
 // The app: loads the bundle, owns the map, the store and the clusters, and offers the actions
 // that keys, mouse and panels call. It touches no DOM: what the page shows (tooltip, toast, help,
 // downloads, panels) listens to its events ('hover', 'toast', 'help', 'download', 'tab',
-// 'focusLabel', 'clusters', 'clusterStats', 'colors', 'layout', 'status'). Panels never touch WebGL;
-// the map never reads the store, and the app uses only the map's public API.
+// 'focusLabel', 'focus', 'filter', 'clusters', 'clusterStats', 'colors', 'layout', 'status'). The
+// actions live in actions/ (focus, filter, annotate, view) and are mixed in below. Panels never
+// touch WebGL; the map never reads the store, and the app uses only the map's public API.
 
 import { ClusterSet } from './clusterset.js';
 import { colorsFromCodes, cssColor } from './colors.js';
-import { emptyFilter, isActive, matchMask } from './filters.js';
-import { FOCUS_LIMIT, focusGrid } from './focus.js';
+import { annotateActions } from './actions/annotate.js';
+import { filterActions } from './actions/filter.js';
+import { focusActions } from './actions/focus.js';
+import { viewActions } from './actions/view.js';
+import { emptyFilter } from './filters.js';
 import { DATA, ItemsSource, loadClusterLabels, loadLayout, loadManifest } from './data.js';
 import { initialAuthor } from './author.js';
-import { FocusedGrid, SpatialGrid } from './grid.js';
+import { SpatialGrid } from './grid.js';
 import { PointMap } from './map.js';
 import { startSaving } from './saving.js';
 import { FLAG } from './shaders.js';
@@ -187,146 +191,6 @@ export class App {
     this.toast('Every cluster is labelled.');
   }
 
-  // ---- focus: every member visible ---------------------------------------------------------------
-
-  /** Arrange these items on a compact grid where they are (animated), dim the rest and show the
-   * grid at thumbnails of at least 48 px; a grid taller than the view is shown from its top and
-   * scrolls. Groups over FOCUS_LIMIT items are shown in place. */
-  focusOn(indices) {
-    const members = Array.from(indices);
-    if (!members.length) return;
-    if (members.length > FOCUS_LIMIT) {
-      this.leaveFocus(false);
-      this.toast(`${members.length.toLocaleString()} items are too many to lay out: shown in place.`);
-      this.map.zoomToPoints(members, { maxPointPx: 56 });
-      return;
-    }
-    const t0 = performance.now();
-    const pointSize = this.map.baseSize * this.map.get('pointScale');
-    const g = focusGrid(this.positions, members, pointSize, this.map.size());
-    const shown = new Float32Array(this.positions);
-    const mask = new Uint8Array(this.n);
-    members.forEach((i, k) => { shown[2 * i] = g.xy[2 * k]; shown[2 * i + 1] = g.xy[2 * k + 1]; mask[i] = 1; });
-    this.focus = { members, mask, grid: g };
-    this.showPositions(shown, true, new FocusedGrid(this.layoutGrid, members, g.xy, this.n));
-    this.map.set({ onTop: members });
-    this.scrollFocusTo(0, true);
-    this.sync({ flags: true });
-    this.timings.focusMs = performance.now() - t0;
-    this.emit('focus');
-  }
-
-  /** Put the focused items back in their layout places (animated). */
-  leaveFocus(animate = true) {
-    if (!this.focus) return;
-    this.focus = null;
-    this.showPositions(this.positions, animate, this.layoutGrid);
-    this.map.set({ onTop: null });
-    this.sync({ flags: true });
-    this.emit('focus');
-  }
-
-  /** Focus the selection (or, with nothing selected, leave focus). */
-  focusSelection() {
-    const sel = this.store.selection();
-    if (!sel.length) { this.toast('Select items to focus first.'); return; }
-    this.focusOn(sel);
-  }
-
-  /** Show the focus grid's row `top` (0: its first row) at its thumbnail size. */
-  scrollFocusTo(top, animate = false) {
-    const f = this.focus;
-    if (!f) return;
-    const g = f.grid, [, h] = this.map.size();
-    const k = g.px / (this.map.baseSize * this.map.get('pointScale'));
-    const [x0, y0, x1, y1] = g.box;
-    const half = h / 2 / k;
-    const y = y1 - y0 <= 2 * half ? (y0 + y1) / 2 : Math.min(y1 - half, Math.max(y0 + half, y1 - half - top * g.cell));
-    this.map.setView({ x: (x0 + x1) / 2, y, k }, animate);
-  }
-
-  /** Whether the wheel should scroll the focus grid rather than zoom (a grid taller than the view). */
-  focusScrolls() {
-    const f = this.focus;
-    if (!f) return false;
-    const [x0, y0, x1, y1] = f.grid.box, v = this.map.view(), [w, h] = this.map.size();
-    return (y1 - y0) * v.k > h + 1 && (x1 - x0) * v.k <= w + 1;
-  }
-
-  /** Scroll the focus grid by `dy` CSS pixels, kept within the grid. */
-  scrollFocus(dy) {
-    const f = this.focus, v = this.map.view(), [, h] = this.map.size();
-    const [, y0, , y1] = f.grid.box, half = h / 2 / v.k;
-    const y = Math.min(y1 - half, Math.max(y0 + half, v.y - dy / v.k));
-    this.map.setView({ x: v.x, y, k: v.k });
-  }
-
-  /** PageDown / PageUp: scroll the focus grid by most of a view. */
-  pageFocus(dir) {
-    if (this.focus) this.scrollFocus(dir * this.map.size()[1] * 0.9);
-  }
-
-  /** The positions on the map (the layout's, or with a focus grid) and the picking grid over them
-   * (while focused, the layout's grid plus a small one over the focused items: focus.js). */
-  showPositions(xy, animate, grid) {
-    this.shown = xy;
-    this.map.setPositions(xy, animate);
-    this.grid = grid;
-    this.map.setGrid(grid);
-  }
-
-  // ---- search and filters ----------------------------------------------------------------------
-
-  /** Change the filter (filters.js fields); the text is searched in the worker. Resolves when the
-   * map shows the result. */
-  async setFilter(patch) {
-    const seq = ++this.filterSeq;
-    const next = { ...this.filter, ...patch };
-    this.filterPending = true;
-    if ('text' in patch && patch.text !== this.filter.text) {
-      this.filter = next;
-      const t0 = performance.now();
-      const res = next.text ? await this.items.search(next.text) : null;
-      if (seq !== this.filterSeq) return; // a newer filter superseded this one
-      this.textMask = res ? res.mask : null;
-      this.timings.searchMs = performance.now() - t0;
-    }
-    this.filter = next;
-    this.applyFilter();
-    this.filterPending = false;
-  }
-
-  clearFilter() { return this.setFilter(emptyFilter()); }
-
-  /** Recompute which items the filter keeps and dim the others. */
-  applyFilter() {
-    const t0 = performance.now();
-    const ctx = { n: this.n, facets: this.columns && this.columns.facets, store: this.store, clusterOf: this.clusterOf,
-      textMask: this.textMask };
-    this.filterMask = matchMask(ctx, this.filter);
-    let count = this.n;
-    if (this.filterMask) { count = 0; for (let i = 0; i < this.n; i++) count += this.filterMask[i]; }
-    this.filterCount = count;
-    this.timings.filterMs = performance.now() - t0;
-    this.scheduleSync({ flags: true });
-    this.emit('filter', { active: isActive(this.filter), count });
-  }
-
-  /** `s`: the items the filter keeps become the selection. */
-  selectFiltered() {
-    const m = this.filterMask;
-    if (!m) { this.toast('Set a search or a filter first (5, or / to search).'); return; }
-    const out = [];
-    for (let i = 0; i < this.n; i++) if (m[i] && !this.hidden(i)) out.push(i);
-    this.store.select(out, 'replace', 'filter');
-    if (out.length) this.showTab('selection');
-  }
-
-  focusSearch() {
-    this.showTab('filters');
-    this.emit('focusSearch');
-  }
-
   // ---- syncing state to the map ------------------------------------------------------------------
 
   hidden(i) {
@@ -485,141 +349,13 @@ export class App {
     for (let i = 0; i < this.n; i++) if (this.store.labelOf[i] === k) out.push(i);
     this.store.select(out, 'replace', 'label');
   }
-
-  // ---- annotation actions: each is one event ------------------------------------------------------
-
-  selectedIds() {
-    return this.store.selection().map((i) => this.store.ids[i]);
-  }
-
-  act(ev, empty) {
-    if (ev.items && !ev.items.length) { this.toast(empty); return null; }
-    const done = this.store.act(ev);
-    if (!done) this.toast('Nothing changed.');
-    return done;
-  }
-
-  excludeSelection() { return this.act({ type: 'exclude', items: this.selectedIds() }, 'Select items to exclude first.'); }
-  includeSelection() { return this.act({ type: 'include', items: this.selectedIds() }, 'Select items to include first.'); }
-  unlabelSelection() { return this.act({ type: 'unlabel', items: this.selectedIds() }, 'Select items first.'); }
-
-  toggleExcluded(i) {
-    const st = this.store;
-    return this.act({ type: st.excluded[i] ? 'include' : 'exclude', items: [st.ids[i]] });
-  }
-
-  checkLabel(label) {
-    if (label.length > 200) { this.toast('Labels are at most 200 characters.'); return false; }
-    return true;
-  }
-
-  labelSelection(label) {
-    if (!this.checkLabel(label)) return null;
-    return this.act({ type: 'label', items: this.selectedIds(), label }, 'Select items to label first.');
-  }
-
-  /** Label the current cluster's members that are not excluded. */
-  labelCluster(label) {
-    if (!this.checkLabel(label)) return null;
-    const st = this.store, c = st.view.cluster;
-    if (c === null || c === undefined) { this.toast('Open a cluster first (n, or click one in the Clusters panel).'); return null; }
-    const items = Array.from(this.membersOf(c)).filter((i) => !st.excluded[i]).map((i) => st.ids[i]);
-    return this.act({ type: 'label', items, label }, 'This cluster has no items left to label.');
-  }
-
-  renameLabel(from, to) { return this.checkLabel(to) ? this.act({ type: 'rename_label', from, to }) : null; }
-  deleteLabel(label) { return this.act({ type: 'delete_label', label }); }
-
-  undo() { if (!this.store.undo()) this.toast('Nothing to undo.'); }
-  redo() { if (!this.store.redo()) this.toast('Nothing to redo.'); }
-
-  // ---- view ----------------------------------------------------------------------------------------
-
-  fit(animate = true) {
-    const [x0, y0, x1, y1] = this.grid ? [this.grid.x0, this.grid.y0, this.grid.x1, this.grid.y1] : boxOfAll(this.positions);
-    const r = this.map.baseSize / 2; // with the half point zoomToArea adds: a whole point of margin
-    if (Number.isFinite(x0)) this.map.zoomToArea([x0 - r, y0 - r, x1 + r, y1 + r], { padding: 0.03, animate });
-  }
-
-  panBy(dx, dy) { this.map.panBy(dx, dy); }
-  zoomBy(f) { this.map.zoomBy(f); }
-  pointSize(f) { this.map.set({ pointScale: this.map.get('pointScale') * f }); }
-
-  setTool(tool) { this.store.setView({ tool }); }
-  toggleUnlabelled() { this.store.setView({ unlabelledOnly: !this.store.view.unlabelledOnly }); }
-
-  cycleColor() {
-    const modes = this.colorModes().map((m) => m[0]);
-    const k = modes.indexOf(this.store.view.colorBy);
-    this.store.setView({ colorBy: modes[(k + 1) % modes.length] });
-  }
-
-  cycleLayout() {
-    const names = this.manifest.layouts.map((l) => l.name);
-    this.setLayout(names[(names.indexOf(this.layoutName) + 1) % names.length]);
-  }
-
-  detailHovered() { const hv = this.map.get('hover'); if (hv >= 0) this.store.setView({ detail: hv }); }
-
-  escape() {
-    const st = this.store;
-    if (st.view.detail >= 0) { st.setView({ detail: -1 }); return; }
-    if (st.selCount) { st.clearSelection(); return; }
-    if (st.view.cluster !== null) st.setView({ cluster: null });
-    this.leaveFocus();
-  }
-
-  focusLabel() {
-    this.showTab('selection');
-    this.emit('focusLabel');
-  }
-
-  toggleHelp() { this.emit('help'); }
-
-  showTab(name) { this.emit('tab', name); }
-  setTabCount(name, count) { this.emit('tabCount', { name, count }); }
-
-  setStatus(s) {
-    this.saveStatus = s;
-    this.emit('status', s);
-  }
-
-  toast(text) { this.emit('toast', text); }
-
-  /** The annotations as a downloadable JSON document. */
-  exportDocument() {
-    const { labels, excluded } = this.store.snapshot();
-    return { format: 'pixplot-annotations', version: 1, events: this.saver ? this.saver.events : [], labels, excluded };
-  }
-
-  /** Served: the server's export (the whole log, every session). Static, or while changes wait to
-   * be sent: this browser's document. */
-  exportAnnotations() {
-    const s = this.saver;
-    if (s && s.mode === 'server' && !s.queue.queue.length) {
-      this.emit('download', { url: 'api/export?format=json', filename: 'annotations.json' });
-      return;
-    }
-    if (s && s.mode === 'server') this.toast('Some changes are not on the server yet: exporting this browser\'s copy.');
-    const blob = new Blob([JSON.stringify(this.exportDocument(), null, 1)], { type: 'application/json' });
-    this.emit('download', { blob, filename: 'annotations.json' });
-  }
 }
+
+// The actions keys, mouse and panels call, one module per kind (actions/): they use `this` as the app.
+Object.assign(App.prototype, focusActions, filterActions, annotateActions, viewActions);
 
 /** The previews' native size in device pixels, as CSS pixels: zoom stops there. */
 function nativePx(m) {
   const px = (m.thumbs && m.thumbs.size) || m.atlas.cell_size;
   return px / (globalThis.devicePixelRatio || 1);
-}
-
-/** The data box of every position: [x0, y0, x1, y1]. */
-function boxOfAll(xy) {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let j = 0; j < xy.length; j += 2) {
-    if (xy[j] < x0) x0 = xy[j];
-    if (xy[j] > x1) x1 = xy[j];
-    if (xy[j + 1] < y0) y0 = xy[j + 1];
-    if (xy[j + 1] > y1) y1 = xy[j + 1];
-  }
-  return [x0, y0, x1, y1];
 }

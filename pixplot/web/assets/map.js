@@ -162,7 +162,7 @@ export class PointMap {
   set(opts) {
     if ('pointScale' in opts) this.sizeScale = Math.min(8, Math.max(0.25, opts.pointScale));
     if ('maxPointPx' in opts) this.maxPointPx = opts.maxPointPx;
-    if ('onTop' in opts) this.onTop = opts.onTop && opts.onTop.length ? opts.onTop : null;
+    if ('onTop' in opts) { this.onTop = opts.onTop && opts.onTop.length ? opts.onTop : null; this.cull = null; }
     this.camera.maxK = this.maxPointPx / (this.baseSize * this.sizeScale);
     this.camera.set({ x: this.camera.x, y: this.camera.y, k: this.camera.k });
     this.requestRender();
@@ -373,7 +373,9 @@ export class PointMap {
     const box = [x0 - w - r, y0 - hh - r, x1 + w + r, y1 + hh + r];
     const found = this.grid.visible(box[0], box[1], box[2], box[3], Math.max(20000, this.n / 4));
     if (!found) { this.cull = { grid: this.grid, box: [Infinity, Infinity, -Infinity, -Infinity], ranges: null }; return null; }
-    const idx = Uint32Array.from(found).sort();
+    // Focused items are drawn in their own pass above the rest: not twice.
+    const top = this.onTop && this.onTop.length <= ON_TOP_LIMIT ? this.onTopSet() : null;
+    const idx = Uint32Array.from(top ? found.filter((i) => !top.has(i)) : found).sort();
     const gl = this.gl;
     gl.bindVertexArray(this.pointVao);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.cullBuffer);

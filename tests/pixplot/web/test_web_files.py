@@ -33,9 +33,10 @@ def test_every_import_points_at_an_existing_module():
 
 
 def test_the_app_mediator_touches_no_dom_and_no_map_internals():
-    # app.js wires store, map and api; tooltip, toast, downloads and help live in ui/ and panels/.
-    src = (WEB / "assets" / "app.js").read_text()
-    assert not re.search(r"\bdocument\.\w|\bwindow\.\w|from './dom\.js'|\.camera\b", src)
+    # app.js and actions/ wire store, map and api; tooltip, toast, downloads and help live in ui/ and panels/.
+    for path in [WEB / "assets" / "app.js", *sorted((WEB / "assets" / "actions").glob("*.js"))]:
+        src = path.read_text()
+        assert not re.search(r"\bdocument\.\w|\bwindow\.\w|from '\.\.?/dom\.js'|\.camera\b", src), path.name
 
 
 def test_only_the_map_uses_the_camera():
