@@ -222,7 +222,7 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
             counts["exclude_actions"] += 1
             counts["clicks"] += len(ids) + 1
 
-    def split_and_label(ids: list[str], kind: str, of: str) -> None:
+    def split_and_label(ids: list[str], kind: str, of: str, main: str | None = None) -> None:
         res = api.post("/api/split", {"items": ids})
         api.event("split", None, groups=[g["items"] for g in res["groups"]], of=of)
         counts["split_actions"] += 1
@@ -231,6 +231,8 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
             major, rest, intruders = clean(g["items"])
             if len(rest) * 2 < len(g["items"]) or len(rest) < 2:
                 continue  # no majority worth an action: the suggestions or one by one take these
+            if main is not None and major != main and major in {truth[i] for i in done}:
+                continue  # a class already labelled elsewhere: its suggestions will take these
             if kind == "cluster_label_actions":
                 exclude(intruders)
             else:
@@ -247,7 +249,7 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         # Two classes in earnest (the second at least 4 items and a quarter of the cluster): split.
         # A few intruders cost less excluded (one action) than split out (two).
         if len(comp) > 1 and comp[1][1] >= max(4, len(members) // 4):
-            split_and_label(members, "cluster_label_actions", str(c["id"]))
+            split_and_label(members, "cluster_label_actions", str(c["id"]), main=comp[0][0])
         else:
             major, rest, intruders = clean(members)
             exclude(intruders)
