@@ -182,11 +182,13 @@ def selected_rows(bundle: Bundle, state: dict[str, Any], include_unlabelled: boo
     return rows(bundle, state) if include_unlabelled else gallery_rows(bundle, state)
 
 
-def labels_csv(selection: list[Row]) -> bytes:
-    """``item_id,label,source,box,excluded`` for the uploaded items (formula-safe, as :func:`to_csv`)."""
-    return csv_bytes(["item_id", "label", "source", "box", "excluded"],
-                     ([r.id, r.label or "", r.source, box_text(r.box), "true" if r.excluded else "false"]
-                      for r in selection))
+def labels_csv(selection: list[Row], bundle: Bundle | None = None) -> bytes:
+    """``item_id,label,source,box,cluster_id,excluded`` for the uploaded items (formula-safe, as
+    :func:`to_csv`); ``cluster_id`` from the bundle's default clustering (-1: noise or unknown)."""
+    cid = dict(zip(bundle.ids, cluster_ids(bundle), strict=False)) if bundle is not None else {}
+    return csv_bytes(["item_id", "label", "source", "box", "cluster_id", "excluded"],
+                     ([r.id, r.label or "", r.source, box_text(r.box), cid.get(r.id, -1),
+                       "true" if r.excluded else "false"] for r in selection))
 
 
 def write_imagefolder(

@@ -212,7 +212,7 @@ def _upload(bundle: Bundle, state: dict[str, Any], tgt: Target, endpoint_url: st
         (tgt.key("images/" + exports.image_key(r)), (lambda r=r: exports.item_jpeg(bundle, r.item)), "image/jpeg")
         for r in selection
     ]
-    jobs.append((tgt.key("labels.csv"), lambda: exports.labels_csv(selection), "text/csv; charset=utf-8"))
+    jobs.append((tgt.key("labels.csv"), lambda: exports.labels_csv(selection, bundle), "text/csv; charset=utf-8"))
     jobs.append((tgt.key("gallery.npz"), lambda: exports.to_gallery(bundle, state), "application/octet-stream"))
     total = len(jobs) + 1
     done = 0

@@ -200,3 +200,7 @@ def test_uploaded_labels_csv_neutralises_formulas_in_labels_and_sources(bundle: 
     rows = list(csv.reader(io.StringIO(labels_csv(selected_rows(b, store.state())).decode())))
     by_id = {r[0]: r for r in rows[1:]}
     assert by_id[b.ids[0]][1] == "'=cmd|' /C calc'!A0" and by_id[b.ids[1]][1] == "'-plain"
+    # With the bundle, every uploaded row carries its cluster id (a number, never quoted).
+    rows = list(csv.DictReader(io.StringIO(labels_csv(selected_rows(b, store.state()), b).decode())))
+    clusters = dict(zip(b.ids, b.cluster_labels().tolist(), strict=True))
+    assert rows and all(int(r["cluster_id"]) == clusters[r["item_id"]] for r in rows)

@@ -85,7 +85,7 @@ def test_upload_lands_byte_exact_with_sha256_in_the_manifest(bundle: Path, aws_e
         item = b.items[b.index[key.rsplit("/", 1)[1][:-4]]]
         assert _get(aws_env, key) == item_jpeg(b, item)
     csv_lines = _get(aws_env, f"{prefix}/labels.csv").decode().strip().split("\n")
-    assert csv_lines[0] == "item_id,label,source,box,excluded" and len(csv_lines) == len(expected_images) + 1
+    assert csv_lines[0] == "item_id,label,source,box,cluster_id,excluded" and len(csv_lines) == len(expected_images) + 1
     with np.load(io.BytesIO(_get(aws_env, f"{prefix}/gallery.npz"))) as z:
         assert len(z["ids"]) == len(expected_images) and str(z["embedder"]) == b.manifest["embedder"]["id"]
     assert len(res.uploaded) == len(listed) + 1 and res.skipped == []
