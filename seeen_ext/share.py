@@ -30,7 +30,7 @@ from pixplot.fsutil import dir_mode, file_mode
 BAKED = "annotations.json"
 #: Build options that hold local paths or account names: never published.
 PRIVATE_OPTIONS = ("images", "metadata", "out_dir", "endpoint_url", "profile", "ray_address", "weights",
-                   "vectors", "layout_file", "geojson")
+                   "vectors", "layout_files", "geojson")
 #: Files never copied, wherever they are: the store and its journals, half-written temporaries.
 _NEVER = ("annotations.sqlite",)
 #: Already compressed: stored as they are in a zip.

@@ -14,7 +14,7 @@ import pytest
 
 from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
-from seeen_ext.share import share_bundle
+from seeen_ext.share import public_manifest, share_bundle
 from seeen_ext.store import open_store
 
 
@@ -58,6 +58,9 @@ def test_shared_copy_is_self_contained_and_holds_nothing_private(bundle: Path, t
     assert baked["read_only"] is True
     assert baked["labels"] == state["labels"] and baked["excluded"] == state["excluded"]
     assert "images" not in manifest["options"] and manifest["options"]["seed"] == 24
+    assert public_manifest({"options": {"layout_files": ["mds=/home/me/mds.csv"], "gzip": True,
+                                         "plugin_options": {"geojson": "/home/me/world.json", "x": 1}}})[
+        "options"] == {"gzip": True, "plugin_options": {"x": 1}}
     # Readable by a web server running as another user.
     for name, p in files.items():
         want = 0o755 if p.is_dir() else 0o644
