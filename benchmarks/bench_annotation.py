@@ -387,7 +387,7 @@ def recognise_new_faces(work: Path, bundle: Path, identities: int, strangers: in
 
     from seeen_ext import recognize as rc
     from seeen_ext.faces import synthetic as S
-    from seeen_ext.gallery import gallery_from_bundle
+    from seeen_ext.gallery import Gallery
 
     rng = np.random.default_rng(seed)
     tiles = S.face_tiles()
@@ -404,7 +404,7 @@ def recognise_new_faces(work: Path, bundle: Path, identities: int, strangers: in
         path = folder / f"new_{j:03d}.jpg"
         comp.image.save(path, quality=92)
         truth_boxes[str(path.resolve())] = list(zip(comp.boxes, comp.identities, strict=True))
-    rec = rc.make_recogniser(gallery_from_bundle(bundle), "auto", k=5)
+    rec = rc.make_recogniser(Gallery.from_bundle(bundle), "auto", k=5)
     t = time.perf_counter()
     rows = rec.recognise_sources(rc.query_files([str(folder)]))
     secs = time.perf_counter() - t

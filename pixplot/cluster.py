@@ -130,6 +130,16 @@ def relabel_by_size(labels: np.ndarray, max_clusters: int | None = None) -> tupl
     return out, dropped
 
 
+def centroid_similarities(members: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each member (a unit row) to the members' mean direction. Its mean is a
+    cluster's cohesion (the viewer, `pixplot evaluate`, split sub-groups); its low tail, the
+    members that do not belong (outliers)."""
+    mean = members.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    direction = mean / norm if norm > 0 else mean
+    return members @ direction
+
+
 def describe_clusters(labels: np.ndarray, embeddings: np.ndarray, ids: list[str]) -> list[dict[str, Any]]:
     """Members, representative (member nearest the mean direction) and cohesion (mean cosine
     similarity of members to that mean) of each cluster, in label order."""
@@ -143,11 +153,7 @@ def describe_clusters(labels: np.ndarray, embeddings: np.ndarray, ids: list[str]
         idx = order[bounds[c]:bounds[c + 1]]
         if len(idx) == 0:
             continue
-        members = E[idx]
-        mean = members.mean(axis=0)
-        norm = float(np.linalg.norm(mean))
-        direction = mean / norm if norm > 0 else mean
-        sims = members @ direction
+        sims = centroid_similarities(E[idx])
         out.append({
             "id": c,
             "size": int(len(idx)),

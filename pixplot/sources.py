@@ -61,20 +61,45 @@ def worker_env() -> dict[str, str]:
     return {k: os.environ[k] for k in FORWARDED_VARS if os.environ.get(k)}
 
 
+def s3_client(endpoint_url: str | None = None, profile: str | None = None, *, pool: int = 16,
+              session: Any = None) -> Any:
+    """An S3 client, the one recipe for every S3 user (build input, upload, galleries).
+
+    Credentials come from boto3's standard chain (``profile`` picks a named one; an unknown one is a
+    :class:`~pixplot.errors.UserError`). Failed requests are retried with exponential backoff and
+    jitter; checksums only where the protocol requires them, since S3-compatible servers (MinIO,
+    SeaweedFS, Ceph) vary in CRC support; an ``endpoint_url`` without a configured region gets
+    ``us-east-1``, which such servers accept. ``pool``: connections kept, at least the threads
+    that share the client. ``session``: a ready boto3 session (tests count its requests)."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ProfileNotFound
+
+    from pixplot.errors import UserError
+
+    try:
+        session = session or boto3.session.Session(profile_name=profile)
+    except ProfileNotFound as exc:
+        raise UserError(f"AWS profile {profile!r} not found in ~/.aws/config; check --profile") from exc
+    config = Config(
+        retries={"max_attempts": 8, "mode": "standard"},
+        max_pool_connections=pool,
+        connect_timeout=10,
+        read_timeout=120,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    region = session.region_name or ("us-east-1" if endpoint_url else None)
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+
 def client() -> Any:
     """The process's S3 client for the current endpoint and profile (made once, thread-safe)."""
     key = (os.environ.get(ENDPOINT_VAR) or None, os.environ.get(PROFILE_VAR) or None)
     with _lock:
         c = _clients.get(key)
         if c is None:
-            import boto3
-            from botocore.config import Config
-
-            session = boto3.session.Session(profile_name=key[1]) if key[1] else boto3.session.Session()
-            c = session.client("s3", endpoint_url=key[0],
-                               config=Config(retries={"max_attempts": 8, "mode": "adaptive"},
-                                             max_pool_connections=16))
-            _clients[key] = c
+            c = _clients[key] = s3_client(key[0], key[1])
     return c
 
 

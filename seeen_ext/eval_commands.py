@@ -52,7 +52,7 @@ def register_evaluate(subparsers: Any) -> None:
 
 
 def _truth(args: argparse.Namespace, bundle: Any) -> Any:
-    from seeen_ext import evaluate as ev
+    from seeen_ext import labels as ev
 
     if args.no_truth:
         return None

@@ -9,18 +9,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pixplot.bundle import Bundle
 from pixplot.csvsafe import csv_bytes
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes
+from seeen_ext.gallery import Gallery
 
 FORMATS = ("csv", "json", "imagefolder", "gallery")
 ANNOTATIONS_FORMAT = "pixplot-annotations"
@@ -85,7 +83,7 @@ def to_json(bundle: Bundle, state: dict[str, Any], events: list[dict[str, Any]] 
     doc = {
         "format": ANNOTATIONS_FORMAT,
         "version": 1,
-        "embedder": (bundle.manifest.get("embedder") or {}).get("id"),
+        "embedder": bundle.embedder_id or None,
         "state_version": state["version"],
         "items": [
             {"id": r.id, "source": r.source, "box": r.box, "label": r.label, "excluded": r.excluded}
@@ -101,42 +99,6 @@ def to_json(bundle: Bundle, state: dict[str, Any], events: list[dict[str, Any]] 
 def gallery_rows(bundle: Bundle, state: dict[str, Any]) -> list[Row]:
     """The recognition gallery: labelled items that are not excluded."""
     return [r for r in rows(bundle, state) if r.label is not None and not r.excluded]
-
-
-def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An ``.npz`` with fixed zip timestamps, so the same gallery is the same bytes (an upload
-    rerun then sees nothing changed). ``np.load`` reads it like any other."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, arr in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
-    return buf.getvalue()
-
-
-def to_gallery(bundle: Bundle, state: dict[str, Any]) -> bytes:
-    """``.npz`` with ``embeddings`` (float32 n×d), ``labels``, ``ids`` (unicode), ``embedder``,
-    ``detector`` (its id, empty for whole images) and ``crop_margin``: everything `pixplot
-    recognize` needs to treat a query exactly as the gallery's items were treated."""
-    sel = gallery_rows(bundle, state)
-    emb = np.asarray(bundle.embeddings, dtype=np.float32)
-    idx = np.array([bundle.index[r.id] for r in sel], dtype=np.int64)
-    dim = emb.shape[1] if emb.ndim == 2 else 0
-    embedder = (bundle.manifest.get("embedder") or {}).get("id") or ""
-    detector = (bundle.manifest.get("detector") or {}).get("id") or ""
-    return _npz_bytes({
-        "embeddings": emb[idx] if len(idx) else np.zeros((0, dim), np.float32),
-        "labels": np.array([r.label for r in sel], dtype=str),
-        "ids": np.array([r.id for r in sel], dtype=str),
-        "embedder": np.array(embedder, dtype=str),
-        "detector": np.array(detector, dtype=str),
-        "crop_margin": np.array(crop_margin(bundle), dtype=np.float64),
-    })
-
-
-def crop_margin(bundle: Bundle) -> float:
-    return float((bundle.manifest.get("options") or {}).get("crop_margin", 0.2))
 
 
 def item_jpeg(bundle: Bundle, item: dict[str, Any]) -> bytes:
@@ -158,7 +120,7 @@ def item_jpeg(bundle: Bundle, item: dict[str, Any]) -> bytes:
     from pixplot.imageio import BadImage, load_item_image
 
     try:
-        im, _scale, _offset = load_item_image(path, tuple(box) if box is not None else None, crop_margin(bundle))
+        im, _scale, _offset = load_item_image(path, tuple(box) if box is not None else None, bundle.crop_margin)
     except BadImage as exc:
         raise UserError(f"{path}: {exc}; rebuild the bundle or remove the file") from exc
     buf = io.BytesIO()
@@ -222,8 +184,9 @@ def export(bundle: Bundle, state: dict[str, Any], fmt: str, out: str | Path,
     if fmt == "json":
         atomic_write_bytes(out, to_json(bundle, state, events))
         return len(bundle.items)
-    atomic_write_bytes(out, to_gallery(bundle, state))
-    return len(gallery_rows(bundle, state))
+    g = Gallery.from_state(bundle, state["labels"], state["excluded"])
+    atomic_write_bytes(out, g.to_npz())
+    return len(g)
 
 
 # ---------------------------------------------------------------------------- import

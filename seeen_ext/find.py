@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from pixplot.cluster import centroid_similarities
 from pixplot.errors import UserError
 from pixplot.knn import VectorIndex, normalise
 
@@ -115,9 +116,7 @@ class SubGroup:
 
 
 def cohesion(E: np.ndarray, rows: Sequence[int]) -> float:
-    X = normalise(np.asarray(E[np.asarray(rows, dtype=np.int64)], dtype=np.float32))
-    c = normalise(X.mean(axis=0))[0]
-    return float((X @ c).mean())
+    return float(centroid_similarities(normalise(E[np.asarray(rows, dtype=np.int64)])).mean())
 
 
 def kmeans(X: np.ndarray, k: int, seed: int = 0, restarts: int = 3, iters: int = 30) -> np.ndarray:
@@ -320,10 +319,10 @@ def suggester(bundle: Any, labels: Mapping[str, str], excluded: Iterable[str], t
     (calibrating scores thousands of leave-one-out queries: half a minute for a 50k gallery on a
     loaded two-core machine, too slow to repeat after every accepted group). Above
     :data:`APPROX_GALLERY` labelled items the gallery gets the approximate index."""
-    from seeen_ext.gallery import gallery_from_state
+    from seeen_ext.gallery import Gallery
     from seeen_ext.recognize import make_recogniser
 
-    g = gallery_from_state(bundle, dict(labels), set(excluded), "annotations")
+    g = Gallery.from_state(bundle, labels, excluded)
     if len(g) == 0:
         raise UserError("no labelled items yet: label a cluster or two, then ask for suggestions")
     index = "approx" if len(g) > APPROX_GALLERY else "exact"
@@ -353,7 +352,7 @@ def candidate_rows(bundle: Any, labels: Mapping[str, str], excluded: Iterable[st
         return rows
     excl = set(excluded)
     rank = np.array([0 if ids[r] in excl else 2 for r in rows], dtype=np.int8)
-    if bundle.manifest.get("clusterings"):
+    if bundle.clusterings:
         cl = bundle.cluster_labels()
         rank = np.where((rank == 2) & (cl[rows] < 0), 1, rank)
     return rows[np.argsort(rank, kind="stable")]

@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pixplot.bundle import Bundle, open_bundle
 from pixplot.errors import UserError
 from pixplot.knn import normalise
+from seeen_ext.labels import gallery_labels
 
+#: The crop margin of a gallery file that records none (the build's default).
 DEFAULT_MARGIN = 0.2
 
 
 @dataclass
 class Gallery:
-    """Labelled vectors and how they were made."""
+    """Labelled vectors and how they were made: the one gallery type, whether it comes from a bundle
+    (:meth:`from_bundle`, :meth:`from_state`) or a file (:meth:`from_npz`), and what
+    ``/api/export?format=gallery``, the upload and `pixplot annotations export` write (:meth:`to_npz`)."""
 
     embeddings: np.ndarray  # float32 (n, d), L2-normalised
     labels: np.ndarray  # str (n,)
@@ -37,97 +44,103 @@ class Gallery:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @classmethod
+    def from_state(cls, bundle: Bundle, labels: Mapping[str, str], excluded: Iterable[str] = (),
+                   source: str = "annotations") -> Gallery:
+        """A bundle's gallery for a given labelling: its labelled items that are not excluded, in
+        item order, with the bundle's embedder, detector and crop margin."""
+        out = set(excluded)
+        idx = [i for i, iid in enumerate(bundle.ids) if iid in labels and iid not in out]
+        E = np.asarray(bundle.embeddings, dtype=np.float32)
+        dim = E.shape[1] if E.ndim == 2 else 0
+        return cls(
+            embeddings=normalise(E[idx]) if idx else np.zeros((0, dim), np.float32),
+            labels=np.array([labels[bundle.ids[i]] for i in idx], dtype=str),
+            ids=np.array([bundle.ids[i] for i in idx], dtype=str),
+            embedder=bundle.embedder_id,
+            detector=bundle.detector_id,
+            crop_margin=bundle.crop_margin,
+            source=f"{bundle.root} ({source})",
+        )
 
-def _label_source(bundle: Any, label_column: str | None) -> tuple[dict[str, str], set[str], str]:
-    """(labels, excluded ids, description) for a bundle's gallery."""
-    from seeen_ext.evaluate import truth_from_column
-    from seeen_ext.store import AnnotationStore, existing_store
+    @classmethod
+    def from_bundle(cls, bundle: Bundle | str | Path, label_column: str | None = None) -> Gallery:
+        """A bundle's gallery, labelled as :func:`seeen_ext.labels.gallery_labels` says (a metadata
+        column, else the annotations, else a ``category`` column)."""
+        if not isinstance(bundle, Bundle):
+            bundle = open_bundle(bundle)
+        labels, excluded, source = gallery_labels(bundle, label_column)
+        return cls.from_state(bundle, labels, excluded, source)
 
-    if label_column:
-        return truth_from_column(bundle, label_column).labels, set(), f"metadata column {label_column!r}"
-    state: dict[str, Any] = {"labels": {}, "excluded": []}
-    path = existing_store(bundle.root)
-    if path is not None:
-        store = AnnotationStore(path, bundle.ids)
+    @classmethod
+    def from_npz(cls, data: bytes | str | Path, where: str, sidecar: dict[str, Any] | None = None) -> Gallery:
+        """A gallery ``.npz`` (docs/api.md: embeddings, labels, ids, embedder; optionally detector
+        and crop_margin). ``sidecar`` is an upload's manifest.json, which may record what the file
+        lacks."""
         try:
-            state = store.state()
-        finally:
-            store.close()
-    if state["labels"]:
-        return state["labels"], set(state["excluded"]), "annotations"
-    if "category" in (bundle.manifest.get("metadata_fields") or []):
-        return truth_from_column(bundle, "category").labels, set(), "metadata column 'category' (no annotations yet)"
-    raise UserError(f"{bundle.root}: no labelled items to recognise against; label clusters with `pixplot serve`, "
-                    "or name a metadata column with --label-column")
+            with np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise UserError(f"--gallery {where}: not a gallery .npz ({exc}); export one with "
+                            "`pixplot annotations export BUNDLE --format gallery`") from exc
+        missing = [k for k in ("embeddings", "labels", "embedder") if k not in arrays]
+        if missing:
+            raise UserError(f"--gallery {where}: lacks {', '.join(missing)}; export it again with "
+                            "`pixplot annotations export BUNDLE --format gallery`")
+        sidecar = sidecar or {}
+        det: str | None = None
+        known = True
+        if "detector" in arrays:
+            det = _text(arrays["detector"]) or None
+        elif "detector" in sidecar:
+            d = sidecar["detector"]
+            det = (d.get("id") if isinstance(d, dict) else d) or None
+        else:
+            known = False
+        margin = float(arrays["crop_margin"]) if "crop_margin" in arrays else float(
+            sidecar.get("crop_margin", DEFAULT_MARGIN))
+        E = np.asarray(arrays["embeddings"], dtype=np.float32)
+        labels = np.asarray(arrays["labels"]).astype(str)
+        ids = np.asarray(arrays["ids"]).astype(str) if "ids" in arrays else np.array([str(i) for i in range(len(E))])
+        if E.ndim != 2 or len(E) != len(labels):
+            raise UserError(f"--gallery {where}: {len(labels)} labels for embeddings of shape {E.shape}; "
+                            "export it again")
+        return cls(normalise(E) if len(E) else E, labels, ids, _text(arrays["embedder"]), det, known, margin, where)
 
-
-def gallery_from_state(bundle: Any, labels: dict[str, str], excluded: set[str], source: str) -> Gallery:
-    """The gallery of a bundle for a given labelling: labelled items that are not excluded."""
-    idx = [i for i, iid in enumerate(bundle.ids) if iid in labels and iid not in excluded]
-    E = np.asarray(bundle.embeddings, dtype=np.float32)
-    det = bundle.manifest.get("detector")
-    return Gallery(
-        embeddings=normalise(E[idx]) if idx else np.zeros((0, E.shape[1]), np.float32),
-        labels=np.array([labels[bundle.ids[i]] for i in idx], dtype=str),
-        ids=np.array([bundle.ids[i] for i in idx], dtype=str),
-        embedder=(bundle.manifest.get("embedder") or {}).get("id", ""),
-        detector=det["id"] if det else None,
-        crop_margin=float((bundle.manifest.get("options") or {}).get("crop_margin", DEFAULT_MARGIN)),
-        source=f"{bundle.root} ({source})",
-    )
-
-
-def gallery_from_bundle(path: str | Path, label_column: str | None = None) -> Gallery:
-    from pixplot.bundle import open_bundle
-
-    bundle = open_bundle(path)
-    labels, excluded, source = _label_source(bundle, label_column)
-    return gallery_from_state(bundle, labels, excluded, source)
+    def to_npz(self) -> bytes:
+        """``.npz`` with ``embeddings`` (float32 n×d), ``labels``, ``ids`` (unicode), ``embedder``,
+        ``detector`` (its id, empty for whole images) and ``crop_margin``: everything `pixplot
+        recognize` needs to treat a query exactly as the gallery's items were treated. The zip
+        entries carry fixed timestamps, so the same gallery is the same bytes (an upload rerun
+        then sees nothing changed); ``np.load`` reads it like any other."""
+        arrays = {
+            "embeddings": np.asarray(self.embeddings, dtype=np.float32),
+            "labels": np.asarray(self.labels, dtype=str),
+            "ids": np.asarray(self.ids, dtype=str),
+            "embedder": np.array(self.embedder or "", dtype=str),
+            "detector": np.array(self.detector or "", dtype=str),
+            "crop_margin": np.array(self.crop_margin, dtype=np.float64),
+        }
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name, arr in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with zf.open(info, "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
+        return buf.getvalue()
 
 
 def _text(arr: Any) -> str:
     return str(np.asarray(arr).item()) if arr is not None else ""
 
 
-def gallery_from_npz(data: bytes | str | Path, where: str, sidecar: dict[str, Any] | None = None) -> Gallery:
-    """A gallery ``.npz`` (docs/api.md: embeddings, labels, ids, embedder; optionally detector and
-    crop_margin). ``sidecar`` is an upload's manifest.json, which may record what the file lacks."""
-    try:
-        with np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise UserError(f"--gallery {where}: not a gallery .npz ({exc}); export one with "
-                        "`pixplot annotations export BUNDLE --format gallery`") from exc
-    missing = [k for k in ("embeddings", "labels", "embedder") if k not in arrays]
-    if missing:
-        raise UserError(f"--gallery {where}: lacks {', '.join(missing)}; export it again with "
-                        "`pixplot annotations export BUNDLE --format gallery`")
-    sidecar = sidecar or {}
-    det: str | None = None
-    known = True
-    if "detector" in arrays:
-        det = _text(arrays["detector"]) or None
-    elif "detector" in sidecar:
-        d = sidecar["detector"]
-        det = (d.get("id") if isinstance(d, dict) else d) or None
-    else:
-        known = False
-    margin = float(arrays["crop_margin"]) if "crop_margin" in arrays else float(sidecar.get("crop_margin",
-                                                                                             DEFAULT_MARGIN))
-    E = np.asarray(arrays["embeddings"], dtype=np.float32)
-    labels = np.asarray(arrays["labels"]).astype(str)
-    ids = np.asarray(arrays["ids"]).astype(str) if "ids" in arrays else np.array([str(i) for i in range(len(E))])
-    if E.ndim != 2 or len(E) != len(labels):
-        raise UserError(f"--gallery {where}: {len(labels)} labels for embeddings of shape {E.shape}; export it again")
-    return Gallery(normalise(E) if len(E) else E, labels, ids, _text(arrays["embedder"]), det, known, margin, where)
-
-
 def _s3_get(url: str, endpoint_url: str | None, profile: str | None) -> tuple[bytes, dict[str, Any] | None]:
     """The gallery object and, when present beside it, the upload's manifest.json."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    bucket, _, key = url[5:].partition("/")
+    from pixplot.sources import s3_client, split_s3
+
+    bucket, key = split_s3(url)
     if not bucket:
         raise UserError(f"--gallery {url}: no bucket; write s3://bucket/prefix (the prefix of an upload)")
     key = key.strip("/")
@@ -135,7 +148,7 @@ def _s3_get(url: str, endpoint_url: str | None, profile: str | None) -> tuple[by
         key = f"{key}/gallery.npz" if key else "gallery.npz"
     folder = key.rsplit("/", 1)[0] if "/" in key else ""
     try:
-        client = boto3.Session(profile_name=profile).client("s3", endpoint_url=endpoint_url)
+        client = s3_client(endpoint_url, profile)
         data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -160,9 +173,9 @@ def load_gallery(spec: str, label_column: str | None = None, endpoint_url: str |
     """A bundle folder, a ``.npz`` file, or ``s3://bucket/prefix[/gallery.npz]``."""
     if spec.startswith("s3://"):
         data, sidecar = _s3_get(spec, endpoint_url, profile)
-        g = gallery_from_npz(data, spec, sidecar)
+        g = Gallery.from_npz(data, spec, sidecar)
     elif Path(spec).is_dir():
-        g = gallery_from_bundle(spec, label_column)
+        g = Gallery.from_bundle(spec, label_column)
     elif Path(spec).is_file():
         side = Path(spec).with_name("manifest.json")
         sidecar = None
@@ -171,7 +184,7 @@ def load_gallery(spec: str, label_column: str | None = None, endpoint_url: str |
                 sidecar = json.loads(side.read_text("utf-8"))
             except ValueError:
                 sidecar = None
-        g = gallery_from_npz(Path(spec), spec, sidecar)
+        g = Gallery.from_npz(Path(spec), spec, sidecar)
     else:
         raise UserError(f"--gallery {spec}: no such bundle folder or .npz file (or give s3://bucket/prefix)")
     if len(g) == 0:

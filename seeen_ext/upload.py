@@ -22,7 +22,9 @@ from typing import Any
 
 from pixplot.bundle import Bundle
 from pixplot.errors import UserError
+from pixplot.sources import s3_client
 from seeen_ext import export as exports
+from seeen_ext.gallery import Gallery
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 8 * 1024 * 1024
@@ -70,27 +72,6 @@ class UploadResult:
         (``self.objects`` is the manifest's list, which cannot include the manifest itself)."""
         return {"target": str(self.target), "objects": len(self.uploaded) + len(self.skipped),
                 "uploaded": len(self.uploaded), "skipped": len(self.skipped), "bytes_sent": self.bytes_sent}
-
-
-def _client(endpoint_url: str | None, profile: str | None, workers: int, session: Any = None) -> Any:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        session = session or boto3.Session(profile_name=profile)
-    except ProfileNotFound as exc:
-        raise UserError(f"AWS profile {profile!r} not found in ~/.aws/config; check --profile") from exc
-    config = Config(
-        retries={"max_attempts": 8, "mode": "standard"},  # exponential backoff with jitter
-        max_pool_connections=max(10, workers * 2),
-        connect_timeout=10,
-        read_timeout=120,
-        request_checksum_calculation="when_required",  # S3-compatible servers vary in CRC support
-        response_checksum_validation="when_required",
-    )
-    region = session.region_name or ("us-east-1" if endpoint_url else None)
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 def _explain(exc: Exception, target: Target, endpoint_url: str | None) -> UserError | None:
@@ -204,7 +185,7 @@ def upload_bundle(
 
 def _upload(bundle: Bundle, state: dict[str, Any], tgt: Target, endpoint_url: str | None, profile: str | None,
             include_unlabelled: bool, progress: Progress | None, workers: int, session: Any) -> UploadResult:
-    sync = _Sync(_client(endpoint_url, profile, workers, session), tgt)
+    sync = _Sync(s3_client(endpoint_url, profile, pool=max(10, workers * 2), session=session), tgt)
     sync.scan()
     selection = exports.selected_rows(bundle, state, include_unlabelled)
     result = UploadResult(tgt)
@@ -213,7 +194,8 @@ def _upload(bundle: Bundle, state: dict[str, Any], tgt: Target, endpoint_url: st
         for r in selection
     ]
     jobs.append((tgt.key("labels.csv"), lambda: exports.labels_csv(selection, bundle), "text/csv; charset=utf-8"))
-    jobs.append((tgt.key("gallery.npz"), lambda: exports.to_gallery(bundle, state), "application/octet-stream"))
+    gallery = Gallery.from_state(bundle, state["labels"], state["excluded"])
+    jobs.append((tgt.key("gallery.npz"), gallery.to_npz, "application/octet-stream"))
     total = len(jobs) + 1
     done = 0
     entries: dict[str, dict[str, Any]] = {}
@@ -251,7 +233,7 @@ def _upload(bundle: Bundle, state: dict[str, Any], tgt: Target, endpoint_url: st
     manifest = {
         "format": "pixplot-upload",
         "version": 1,
-        "embedder": (bundle.manifest.get("embedder") or {}).get("id"),
+        "embedder": bundle.embedder_id or None,
         "counts": {"images": len(selection), "labels": len({r.label for r in selection if r.label is not None})},
         "objects": result.objects,
     }

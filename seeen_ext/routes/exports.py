@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, request
 
 from seeen_ext import export as exports
+from seeen_ext.gallery import Gallery
 from seeen_ext.routes.context import ctx
 
 bp = Blueprint("pixplot_exports", __name__)
@@ -22,7 +23,8 @@ def export() -> Any:
     elif fmt == "json":
         data, mime, name = exports.to_json(c.bundle, st, c.store.events()), "application/json", "annotations.json"
     elif fmt == "gallery":
-        data, mime, name = exports.to_gallery(c.bundle, st), "application/octet-stream", "gallery.npz"
+        g = Gallery.from_state(c.bundle, st["labels"], st["excluded"])
+        data, mime, name = g.to_npz(), "application/octet-stream", "gallery.npz"
     else:
         abort(400, description=f"unknown format {fmt!r}; use csv, json or gallery")
     return Response(data, content_type=mime, headers={"Content-Disposition": f'attachment; filename="{name}"'})

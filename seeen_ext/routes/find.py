@@ -115,7 +115,7 @@ def groups(ctx: Any) -> dict[str, np.ndarray]:
     with cache.lock:
         cache.groups_version = version
         if cache.groups_key != key:
-            cl = ctx.bundle.cluster_labels() if ctx.bundle.manifest.get("clusterings") else \
+            cl = ctx.bundle.cluster_labels() if ctx.bundle.clusterings else \
                 np.full(len(ctx.bundle.ids), -1, np.int32)
             cache.groups = find.effective_groups(cl, ctx.bundle.ids, state.get("groups", {}))
             cache.groups_key = key
@@ -163,7 +163,7 @@ def search_text() -> Any:
         abort(400, description="'text' must be a string of at most 1000 characters")
     k = _k(body, 50)
     emb = text_embedder(ctx)
-    name = (ctx.bundle.manifest.get("embedder") or {}).get("name", "")
+    name = ctx.bundle.embedder.name if ctx.bundle.embedder else ""
     hits = find.text_neighbours(emb, index(ctx), text, k, embedder_name=name)
     return jsonify({"results": _hits(ctx, hits), "text": text})
 
@@ -175,10 +175,9 @@ def text_embedder(ctx: Any) -> Any:
     cache = _cache(ctx)
     with cache.lock:
         if cache.embedder is None:
-            info = ctx.bundle.manifest.get("embedder") or {}
-            name = info.get("name", "")
+            name = ctx.bundle.embedder.name if ctx.bundle.embedder else ""
             try:
-                emb = plugin_from_id("embedder", info.get("id", ""), f"{ctx.bundle.root}")
+                emb = plugin_from_id("embedder", ctx.bundle.embedder_id, f"{ctx.bundle.root}")
             except UserError as exc:
                 raise UserError(f"text search needs the bundle's embedder {name!r} installed here ({exc})") from exc
             if not callable(getattr(emb, "embed_text", None)):

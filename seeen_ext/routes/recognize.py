@@ -21,7 +21,7 @@ import numpy as np
 from flask import Blueprint, abort, jsonify, request
 
 from pixplot.errors import UserError
-from seeen_ext.gallery import Gallery, gallery_from_state
+from seeen_ext.gallery import Gallery
 from seeen_ext.recognize import UNKNOWN, Recogniser, RecogniserCache
 from seeen_ext.routes.context import ctx as _ctx
 
@@ -35,7 +35,7 @@ def recogniser(threshold: str | float, k: int) -> Recogniser:
     state = c.store.state()
 
     def gallery() -> Gallery:
-        g = gallery_from_state(c.bundle, state["labels"], set(state["excluded"]), "annotations")
+        g = Gallery.from_state(c.bundle, state["labels"], state["excluded"])
         if len(g) == 0:
             raise UserError("no labelled items yet: label some clusters, then recognise against them")
         return g

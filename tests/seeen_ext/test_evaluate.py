@@ -13,6 +13,7 @@ from pixplot.bundle import open_bundle
 from pixplot.cli import main
 from pixplot.errors import UserError
 from seeen_ext import evaluate as ev
+from seeen_ext import labels as lb
 from seeen_ext.store import open_store
 
 
@@ -100,18 +101,18 @@ def test_truth_csv_matches_item_ids_and_source_paths_and_rejects_a_csv_of_strang
     a, b = bundle.items[0], bundle.items[1]
     csv_path = tmp_path / "truth.csv"
     csv_path.write_text(f"source,label\n{a['source']},zero\n{b['id']},one\nnot/here.png,x\n")
-    t = ev.truth_from_csv(bundle, csv_path)
+    t = lb.truth_from_csv(bundle, csv_path)
     assert t.labels == {a["id"]: "zero", b["id"]: "one"}
     assert "1 rows unmatched" in t.source
     bad = tmp_path / "bad.csv"
     bad.write_text("x.png,1\ny.png,2\n")
     with pytest.raises(UserError, match="bad.csv"):
-        ev.truth_from_csv(bundle, bad)
+        lb.truth_from_csv(bundle, bad)
 
 
 def test_a_missing_metadata_column_is_a_user_error_naming_the_columns(digits):
     with pytest.raises(UserError, match="category"):
-        ev.truth_from_column(open_bundle(digits[0]), "colour")
+        lb.truth_from_column(open_bundle(digits[0]), "colour")
 
 
 # ---------------------------------------------------------------------------- the command
@@ -158,7 +159,7 @@ def test_a_clustering_that_is_all_noise_scores_null_not_nan(make_bundle):
     path = make_bundle()
     b = open_bundle(path)
     np.full(len(b.ids), -1, dtype="<i4").tofile(path / "data" / "clusters" / "hdbscan.i32")
-    truth = ev.Truth({i: "a" if k % 2 else "b" for k, i in enumerate(b.ids)}, "test")
+    truth = lb.Truth({i: "a" if k % 2 else "b" for k, i in enumerate(b.ids)}, "test")
     rec = ev.evaluate_bundle(b, truth)["clusterings"][0]
     assert rec["clusters"] == 0 and rec["fraction_clustered"] == 0.0
     assert rec["purity"] is None and rec["nmi"] is None and rec["silhouette"] is None
@@ -174,16 +175,16 @@ def test_annotators_labels_can_be_the_ground_truth(digits, tmp_path):
     store.append([{"id": "e1", "type": "label", "items": first20[:10], "label": "x"},
                   {"id": "e2", "type": "label", "items": first20[10:], "label": "y"}])
     store.close()
-    t = ev.truth_from_annotations(b)
+    t = lb.truth_from_annotations(b)
     assert set(t.labels) == set(first20)
-    result = ev.evaluate_bundle(b, ev.auto_truth(b))  # annotations come before the category column
+    result = ev.evaluate_bundle(b, lb.auto_truth(b))  # annotations come before the category column
     assert result["truth"]["items"] == 20 and result["truth"]["labels"] == 2
     fresh = tmp_path / "fresh"
     shutil.copytree(digits[0], fresh, symlinks=True, ignore=shutil.ignore_patterns("annotations.sqlite*"))
     with pytest.raises(UserError, match="labels none of this bundle"):
-        ev.truth_from_annotations(open_bundle(fresh))
+        lb.truth_from_annotations(open_bundle(fresh))
     # Another build of the same images takes its truth from the first one's annotations.
-    assert ev.truth_from_annotations(open_bundle(fresh), copy).labels == t.labels
+    assert lb.truth_from_annotations(open_bundle(fresh), copy).labels == t.labels
 
 
 def test_compare_builds_one_bundle_per_embedder_and_prints_a_table(digits, tmp_path, capsys):

@@ -20,7 +20,6 @@ from pixplot.cli import main
 from pixplot.errors import UserError
 from seeen_ext import gallery as gl
 from seeen_ext import recognize as rc
-from seeen_ext.export import to_gallery
 from seeen_ext.server import create_app
 from seeen_ext.store import open_store
 from tests.seeen_ext.conftest import api_client
@@ -127,7 +126,7 @@ def test_annotations_are_the_gallery_and_excluded_items_are_left_out(digits, tmp
     store = open_store(b)
     store.append([{"id": "x", "type": "exclude", "items": b.ids[:5]}])
     store.close()
-    g = gl.gallery_from_bundle(path)
+    g = gl.Gallery.from_bundle(path)
     assert len(g) == len(b.ids) - 5 and set(g.ids.tolist()) == set(b.ids[5:])
     assert all(labels[i] == lab for i, lab in zip(g.ids, g.labels, strict=True))
     assert "annotations" in g.source
@@ -176,7 +175,7 @@ def test_gallery_npz_records_its_detector_and_recognises_without_flags(digits, t
     path, _ = _labelled_copy(digits, tmp_path / "b")
     b = open_bundle(path)
     npz = tmp_path / "gallery.npz"
-    npz.write_bytes(to_gallery(b, open_store(b).state()))
+    npz.write_bytes(_gallery_npz(b))
     with np.load(npz) as z:
         assert str(z["detector"]) == "" and float(z["crop_margin"]) == pytest.approx(0.2)
     out = tmp_path / "r.csv"
@@ -199,7 +198,7 @@ def test_gallery_from_s3_recognises_like_the_local_one(digits, tmp_path, aws_env
     path, _ = _labelled_copy(digits, tmp_path / "b")
     b = open_bundle(path)
     client = aws_env.client()
-    client.put_object(Bucket=aws_env.bucket, Key="recog/gallery.npz", Body=to_gallery(b, open_store(b).state()))
+    client.put_object(Bucket=aws_env.bucket, Key="recog/gallery.npz", Body=_gallery_npz(b))
     client.put_object(Bucket=aws_env.bucket, Key="recog/manifest.json",
                       Body=json.dumps({"format": "pixplot-upload", "detector": None}).encode())
     out = tmp_path / "s3.csv"
@@ -280,3 +279,11 @@ def test_recogniser_cache_rebuilds_only_for_a_new_key_and_keeps_loaded_models():
     second = cache.get(("v2", 0.5, 3), gallery, 0.5, 3)
     assert second is not first and len(made) == 2
     assert second.plugins() == (None, model)  # not loaded again for the new gallery version
+
+
+def _gallery_npz(b: Any) -> bytes:
+    """The bundle's gallery file for its current annotations, as /api/export?format=gallery sends it."""
+    from seeen_ext.gallery import Gallery
+
+    st = open_store(b).state()
+    return Gallery.from_state(b, st["labels"], st["excluded"]).to_npz()

@@ -242,19 +242,20 @@ def test_bad_targets_are_user_errors() -> None:
 
 
 def test_large_object_goes_multipart_byte_exact_and_is_recognised_after(aws_env: Any) -> None:
-    from seeen_ext.upload import Target, _client, _Sync
+    from pixplot.sources import s3_client
+    from seeen_ext.upload import Target, _Sync
 
     mib = 1024 * 1024
     data = np.random.default_rng(3).integers(0, 256, 11 * mib, dtype=np.uint8).tobytes()
     sha = hashlib.sha256(data).hexdigest()
     target = Target(aws_env.bucket, f"multi-{uuid.uuid4().hex[:8]}")
-    sync = _Sync(_client(aws_env.endpoint, None, 2), target, multipart_threshold=5 * mib, multipart_chunk=5 * mib)
+    sync = _Sync(s3_client(aws_env.endpoint, pool=4), target, multipart_threshold=5 * mib, multipart_chunk=5 * mib)
     key = target.key("big.bin")
     sync.put(key, data, sha, "application/octet-stream")
     assert _get(aws_env, key) == data
     head = aws_env.client().head_object(Bucket=aws_env.bucket, Key=key)
     assert "-" in head["ETag"]  # really multipart: the ETag is not the MD5
-    again = _Sync(_client(aws_env.endpoint, None, 2), target)
+    again = _Sync(s3_client(aws_env.endpoint, pool=4), target)
     again.scan()
     assert again.same(key, data, sha)  # through the sha256 metadata
     assert not again.same(key, data[:-1] + b"x", hashlib.sha256(data[:-1] + b"x").hexdigest())
