@@ -1,6 +1,6 @@
 """The viewer at 10k, 100k and 1M items: time to first paint, frame time while panning, lasso time.
 
-Synthetic bundles (pixplot.synthetic) are served from 127.0.0.1 and opened in headless Chromium
+Synthetic bundles (pixplot.testing) are served from 127.0.0.1 and opened in headless Chromium
 (Debian's /usr/bin/chromium, WebGL2 through SwiftShader: software rendering on this machine's CPU
 cores, so frame times are far above what a GPU gives). Per size:
 - first paint: from navigation start until the first frame's pixels are in the framebuffer
@@ -45,7 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pixplot.synthetic import copy_viewer, write_synthetic_bundle
+from pixplot.bundle import copy_viewer
+from pixplot.testing import write_synthetic_bundle
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",

@@ -1,21 +1,35 @@
-"""The bundle format's one owner (docs/bundle.md): :class:`Bundle` reads a built bundle.
+"""The bundle format's one owner (docs/bundle.md).
 
-Everything that starts from a bundle (the server, exporters, evaluators, uploaders) reads it
-through :class:`Bundle` and its typed properties, never through raw ``manifest[...]`` lookups,
-so the format can change in one place.
+:class:`BundleWriter` writes a bundle (the build and the test bundles of :mod:`pixplot.testing` both
+use it) and :class:`Manifest` is what it writes last; :class:`Bundle` reads one. Everything that
+starts from a bundle (the server, exporters, evaluators, uploaders) reads it through
+:class:`Bundle` and its typed properties, never through raw ``manifest[...]`` lookups, so the
+format changes in one place.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pixplot import __version__
 from pixplot.errors import UserError
+from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+FORMAT = "pixplot-bundle"
+FORMAT_VERSION = 1
+#: Side of an atlas sprite sheet in pixels (WebGL's safe texture size everywhere).
+ATLAS_SIZE = 2048
+#: The viewer copied to a bundle's root (index.html, assets/).
+WEB_DIR = Path(__file__).parent / "web"
 
 #: A detection's crop margin when the manifest does not record one (the build's default).
 DEFAULT_CROP_MARGIN = 0.2
@@ -194,3 +208,144 @@ def open_bundle(path: str | Path) -> Bundle:
     b = Bundle(Path(path))
     b.manifest  # validate early  # noqa: B018
     return b
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class AtlasGeometry:
+    """Where item ``k``'s cell is: sheet ``k // per_atlas``, row-major in a ``cols`` x ``cols`` grid."""
+
+    size: int
+    cell_size: int
+    cols: int
+    per_atlas: int
+    files: tuple[str, ...]
+
+    @classmethod
+    def for_items(cls, n: int, cell_size: int, size: int = ATLAS_SIZE) -> AtlasGeometry:
+        cols = size // cell_size
+        per = cols * cols
+        return cls(size, cell_size, cols, per, tuple(f"atlases/{k}.jpg" for k in range(-(-n // per))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "cell_size": self.cell_size, "cols": self.cols, "per_atlas": self.per_atlas,
+                "files": list(self.files)}
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Manifest:
+    """``data/manifest.json`` (docs/bundle.md); :meth:`to_json` keeps the documented key order."""
+
+    counts: dict[str, int]
+    options: dict[str, Any]
+    detector: dict[str, Any] | None
+    embedder: dict[str, Any] | None
+    layouts: list[dict[str, Any]]
+    clusterings: list[dict[str, Any]]
+    atlas: dict[str, Any]
+    thumbs: dict[str, Any]
+    metadata_fields: list[str]
+    default_layout: str | None = None  # default: the first layout
+    default_clustering: str | None = None  # default: the first clustering
+    created: str = field(default_factory=utc_now)
+    pixplot_version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. notes, layout_fit
+
+    def to_json(self) -> dict[str, Any]:
+        m = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "pixplot_version": self.pixplot_version,
+            "created": self.created, "counts": self.counts, "options": self.options,
+            "detector": self.detector, "embedder": self.embedder,
+            "items": "items.json", "embeddings": "embeddings.npy", "skipped": "skipped.csv",
+            "layouts": self.layouts,
+            "default_layout": self.default_layout or (self.layouts[0]["name"] if self.layouts else None),
+            "clusterings": self.clusterings,
+            "default_clustering": self.default_clustering or (self.clusterings[0]["name"] if self.clusterings
+                                                              else None),
+            "atlas": self.atlas, "thumbs": self.thumbs, "metadata_fields": self.metadata_fields,
+        }
+        m.update(self.extra)
+        return m
+
+
+def copy_viewer(out: str | Path) -> int:
+    """Put the installed viewer (index.html, assets/) at the bundle root, next to data/; returns the
+    number of files written."""
+    if not (WEB_DIR / "index.html").is_file():
+        return 0
+    n = 0
+    for src in sorted(WEB_DIR.rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts:
+            atomic_write_bytes(Path(out) / src.relative_to(WEB_DIR), src.read_bytes())
+            n += 1
+    return n
+
+
+class BundleWriter:
+    """Writes a bundle's files, each atomically, and the manifest last.
+
+    Opening a writer removes the old manifest first: until :meth:`finish` writes the new one, no
+    reader mistakes a half-updated bundle for a whole one. Layout and clustering entries are
+    recorded as their files are written and go into the manifest in that order.
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.data = self.out / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        (self.data / "manifest.json").unlink(missing_ok=True)
+        self.layouts: list[dict[str, Any]] = []
+        self.clusterings: list[dict[str, Any]] = []
+
+    def viewer(self) -> None:
+        copy_viewer(self.out)
+
+    def items(self, items: list[dict[str, Any]]) -> None:
+        atomic_write_json(self.data / "items.json", {"items": items})
+
+    def embeddings(self, E: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(E, dtype=np.float32))
+        atomic_write_bytes(self.data / "embeddings.npy", buf.getvalue())
+
+    def layout(self, name: str, positions: np.ndarray, guides: dict[str, Any] | None = None) -> None:
+        """``layouts/<name>.f32`` and, with guides, ``layouts/<name>.guides.json``."""
+        entry: dict[str, Any] = {"name": name, "file": f"layouts/{name}.f32"}
+        atomic_write_bytes(self.data / entry["file"], np.asarray(positions).astype("<f4").tobytes())
+        if guides:
+            entry["guides"] = f"layouts/{name}.guides.json"
+            atomic_write_json(self.data / entry["guides"], guides)
+        self.layouts.append(entry)
+
+    def clustering(self, name: str, labels: np.ndarray, clusters: list[dict[str, Any]], ids: list[str], *,
+                   method: str, on: str, params: dict[str, Any]) -> None:
+        """``clusters/<name>.json`` (clusters with members, noise ids) and ``clusters/<name>.i32``."""
+        labels = np.asarray(labels)
+        noise = [ids[i] for i in np.flatnonzero(labels < 0)]
+        atomic_write_json(self.data / "clusters" / f"{name}.json", {
+            "name": name, "method": method, "on": on, "params": params, "clusters": clusters, "noise": noise})
+        atomic_write_bytes(self.data / "clusters" / f"{name}.i32", labels.astype("<i4").tobytes())
+        self.clusterings.append({"name": name, "file": f"clusters/{name}.json", "labels": f"clusters/{name}.i32",
+                                 "method": method, "on": on, "count": len(clusters), "noise": len(noise)})
+
+    def atlas_path(self, file: str) -> Path:
+        return self.data / file
+
+    def skipped(self, rows: list[tuple[str, str]]) -> None:
+        sio = io.StringIO()
+        w = csv.writer(sio)
+        w.writerow(["path", "reason"])
+        w.writerows(rows)
+        atomic_write_text(self.data / "skipped.csv", sio.getvalue())
+
+    def finish(self, manifest: Manifest) -> dict[str, Any]:
+        """Write ``manifest.json``, last; returns what was written."""
+        m = manifest.to_json()
+        atomic_write_json(self.data / "manifest.json", m, indent=1)
+        return m

@@ -39,7 +39,9 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g.add_argument("--embedder", help="embedder name (default: the detector's, else 'classic'); "
                    "see `pixplot plugins`")
     g.add_argument("--detector", default="none", help="detector name, or 'none' (default)")
-    g.add_argument("--layouts", default="umap,grid", help="comma-separated: umap, tsne, grid (default: %(default)s)")
+    g.add_argument("--layouts", default="umap,grid",
+                   help="comma-separated projector names, the first shown first: umap, tsne, grid or any "
+                   "installed projector (default: %(default)s)")
     g.add_argument("--cluster", help="hdbscan, dbscan or kmeans (default: the detector's, else hdbscan)")
     g.add_argument("--cluster-on", "--cluster_on", dest="cluster_on", choices=["embedding", "umap"],
                    help="cluster the embeddings or the 2-D UMAP layout (default: umap; embedding for faces)")
@@ -74,16 +76,35 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g.add_argument("--workers", type=int, help="processes for the per-item stages (default: all cores)")
     g.add_argument("--batch-size", "--batch_size", dest="batch_size", type=int, help="items per embedding batch")
     g.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_plugin_args(p)
+
+
+def _add_plugin_args(p: argparse.ArgumentParser) -> None:
+    """A ``--<name>`` flag for each option a detector, embedder, projector or clusterer declares.
+
+    A clash between plugins (or with a build flag) must not break other commands, so it is kept
+    and reported when the build runs (:func:`_build_options`)."""
     from pixplot.plugins import all_options
 
+    reserved = {a.dest for a in p._actions} | {s.lstrip("-") for a in p._actions for s in a.option_strings}
+    try:
+        options = all_options(reserved)
+    except UserError as exc:
+        p.set_defaults(plugin_option_error=str(exc))
+        return
     g = p.add_argument_group("plugin options")
-    for name, kw in sorted(all_options().items()):
+    for name, decls in sorted(options.items()):
+        kw = dict(decls[0].argparse)
+        if len(decls) > 1:  # one flag shared by plugins of one kind: say whose it is
+            kw["help"] = "; ".join(dict.fromkeys(d.argparse.get("help", d.plugin) for d in decls))
         g.add_argument(f"--{name}", dest=f"plugin__{name}", **kw)
 
 
 def _build_options(args: argparse.Namespace, images: str, metadata: str | None) -> Any:
-    from pixplot.pipeline import BuildOptions
+    from pixplot.plan import BuildOptions
 
+    if getattr(args, "plugin_option_error", None):
+        raise UserError(args.plugin_option_error)
     plugin_options = {k[len("plugin__"):]: v for k, v in vars(args).items()
                       if k.startswith("plugin__") and v is not None}
     return BuildOptions(
@@ -115,6 +136,8 @@ def _report(res: Any) -> None:
         parts.append(f"{unmatched} metadata rows matched no file")
     parts.append(f"{res.embedded} embedded this run")
     print("Built: " + "; ".join(parts) + f" in {res.timings['total']:.1f}s.")
+    if res.embedder_reason:
+        print(f"  embedder {res.manifest['embedder']['name']}: {res.embedder_reason}")
     for path, reason in res.skipped[:5]:
         print(f"  skipped {path}: {reason}")
     if bad > 5:

@@ -45,7 +45,8 @@ class Plugin:
         return {
             p: getattr(self, p)
             for p in sig.parameters
-            if p != "self" and sig.parameters[p].kind not in (inspect.Parameter.VAR_KEYWORD,)
+            if p != "self" and sig.parameters[p].kind not in (inspect.Parameter.VAR_KEYWORD,
+                                                              inspect.Parameter.VAR_POSITIONAL)
         }
 
     @property
@@ -269,25 +270,69 @@ def get_class(kind: str, name: str) -> type:
         ) from exc
 
 
-def create(kind: str, name: str, **params: Any) -> Any:
-    """Instantiate a plugin with the parameters its constructor accepts (others ignored)."""
-    cls = get_class(kind, name)
+def accepted_params(cls: type) -> set[str]:
+    """The keyword parameters ``cls``'s constructor takes."""
     sig = inspect.signature(cls.__init__)
-    accepted = {k: v for k, v in params.items() if k in sig.parameters and v is not None}
-    return cls(**accepted)
+    return {p for p, v in sig.parameters.items() if p != "self"
+            and v.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
 
 
-def all_options() -> dict[str, dict[str, Any]]:
-    """CLI options declared by every importable detector and embedder."""
-    opts: dict[str, dict[str, Any]] = {}
-    for kind in ("detector", "embedder"):
+def create(kind: str, name: str, **params: Any) -> Any:
+    """Instantiate a plugin; ``None`` values mean "not given" (the constructor's default applies).
+
+    A parameter the constructor does not take is a :class:`UserError`, never silently dropped:
+    a misspelt option would otherwise build something other than what was asked for.
+    """
+    cls = get_class(kind, name)
+    given = {k: v for k, v in params.items() if v is not None}
+    unknown = sorted(set(given) - accepted_params(cls))
+    if unknown:
+        takes = ", ".join(sorted(accepted_params(cls))) or "none"
+        raise UserError(f"{kind} {name!r} has no parameter {', '.join(map(repr, unknown))} (it takes: {takes})")
+    return cls(**given)
+
+
+@dataclass
+class PluginOption:
+    """One ``--<name>`` flag a plugin declares in its ``options``."""
+
+    name: str
+    kind: str
+    plugin: str
+    argparse: dict[str, Any]
+
+
+def _same_flag(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {k: v for k, v in a.items() if k != "help"} == {k: v for k, v in b.items() if k != "help"}
+
+
+def all_options(reserved: frozenset[str] | set[str] = frozenset()) -> dict[str, list[PluginOption]]:
+    """Every ``--<name>`` flag declared by importable detectors, embedders, projectors and clusterers.
+
+    One name may be declared by several plugins of the same kind (one of a kind runs per build, so
+    the value goes to the chosen one) when they agree on everything but ``help``. The same name in
+    two kinds, two different flags under one name, or a name in ``reserved`` (the build's own
+    flags) is a clash: :class:`UserError` naming both declarations. Raised when the build command
+    reads its options, never at import, so ``pixplot plugins`` still lists everything.
+    """
+    opts: dict[str, list[PluginOption]] = {}
+    for kind in GROUPS:
         for ep in _entry_points(GROUPS[kind]):
             try:
                 cls = ep.load()
             except Exception:
                 continue
             for name, kw in getattr(cls, "options", {}).items():
-                opts.setdefault(name, kw)
+                opt = PluginOption(name, kind, ep.name, dict(kw))
+                if name in reserved:
+                    raise UserError(f"{kind} {ep.name!r} declares option --{name}, which is one of pixplot's "
+                                    "own build flags; the plugin must rename it")
+                for other in opts.get(name, []):
+                    if other.kind != kind or not _same_flag(other.argparse, opt.argparse):
+                        raise UserError(f"option --{name} is declared by both {other.kind} {other.plugin!r} and "
+                                        f"{kind} {ep.name!r}; one of the plugins must rename it "
+                                        "(plugin option names are shared, see docs/plugins.md)")
+                opts.setdefault(name, []).append(opt)
     return opts
 
 

@@ -68,18 +68,29 @@ def default_epochs(n: int) -> int | None:
     return None if n <= LARGE_FIT else LARGE_EPOCHS
 
 
+#: Above this many points UMAP fits on a seeded sample and places the rest (``--umap-fit-sample``).
+FIT_SAMPLE = 200_000
+
+
 class UMAPProjector(Projector):
     name: ClassVar[str] = "umap"
     version: ClassVar[str] = "2"
+    #: How many points are fitted does not change the id: :meth:`cache_id` adds it when it applies.
+    id_excludes: ClassVar[tuple[str, ...]] = ("fit_sample",)
 
     def __init__(self, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
-                 seed: int = 24, pca_dims: int = 50, n_epochs: int | None = None):
+                 seed: int = 24, pca_dims: int = 50, n_epochs: int | None = None, fit_sample: int = FIT_SAMPLE):
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.metric = metric
         self.seed = seed
         self.pca_dims = pca_dims
         self.n_epochs = n_epochs  # None: default_epochs(n)
+        self.fit_sample = fit_sample
+
+    def cache_id(self, n: int) -> str:
+        """The layout cache's key for ``n`` points: a sample fit gives a different layout."""
+        return self.id + (f"sample{self.fit_sample}" if n > self.fit_sample else "")
 
     def fit(self, X: np.ndarray):
         """A fitted UMAP model; further points are placed with :func:`pixplot.sample_fit.place`.
@@ -109,9 +120,20 @@ class UMAPProjector(Projector):
         return model
 
     def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
+        """Fit on every point, or above ``fit_sample`` points (with a context to run on) fit a
+        seeded sample and place the rest on the context's executor (:mod:`pixplot.sample_fit`)."""
         n = len(X)
         if n < 4:
             return _tiny_layout(n)
+        if n > self.fit_sample and context is not None and context.executor is not None:
+            from pixplot.sample_fit import sample_fit_layout
+
+            P, fit = sample_fit_layout(self, X, self.fit_sample, context.executor, context.cache_dir,
+                                       progress=context.progress)
+            context.report["layout_fit"] = fit.to_json()
+            context.note(f"UMAP fitted on a seeded sample of {fit.sample} of {fit.items} items, the rest placed "
+                         f"with transform in {fit.chunks} batches (peak memory {fit.peak_rss_mib:.0f} MiB)")
+            return P
         Xr = reduce_dims(X, self.pca_dims, self.seed)
         return normalize_layout(self.fit(Xr).embedding_)
 
@@ -172,3 +194,20 @@ def grid_layout(P: np.ndarray, exact_limit: int = 1500) -> np.ndarray:
             pos[row, 0] = np.arange(len(row))
             pos[row, 1] = r
     return normalize_layout(pos)
+
+
+class GridProjector(Projector):
+    """The UMAP layout snapped to a square lattice: every item its own cell, neighbours kept near."""
+
+    name: ClassVar[str] = "grid"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[tuple[str, ...]] = ("umap",)
+    uses_embeddings: ClassVar[bool] = False
+
+    def __init__(self, exact_limit: int = 1500):
+        self.exact_limit = exact_limit
+
+    def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
+        if context is None or "umap" not in context.layouts:
+            raise ValueError("grid is computed from the umap layout: pass it in context.layouts")
+        return grid_layout(context.layouts["umap"], self.exact_limit)

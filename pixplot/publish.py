@@ -15,25 +15,14 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from pixplot.bundle import copy_viewer
 from pixplot.errors import UserError
 from pixplot.fsutil import atomic_write_bytes
 
-WEB_DIR = Path(__file__).parent / "web"
 #: Files worth compressing: text and uncompressed binary arrays (images are compressed already).
 GZIP_SUFFIXES = (".json", ".csv", ".f32", ".i32", ".f16", ".npy")
 #: Below this, a .gz saves nothing worth a second file.
 GZIP_MIN_BYTES = 1024
-
-
-def copy_viewer(out: str | Path) -> int:
-    """Write the installed viewer into ``out``; returns the number of files written."""
-    out = Path(out)
-    n = 0
-    for src in sorted(WEB_DIR.rglob("*")):
-        if src.is_file() and "__pycache__" not in src.parts:
-            atomic_write_bytes(out / src.relative_to(WEB_DIR), src.read_bytes())
-            n += 1
-    return n
 
 
 def refresh_viewer(out: str | Path) -> int:

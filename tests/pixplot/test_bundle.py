@@ -9,7 +9,7 @@ import pytest
 
 from pixplot.bundle import AtlasInfo, PluginRef, open_bundle
 from pixplot.errors import UserError
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 
 
 def test_typed_properties_read_the_manifest(tmp_path):

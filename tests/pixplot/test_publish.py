@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pixplot.bundle import WEB_DIR
 from pixplot.errors import UserError
-from pixplot.publish import WEB_DIR, gzip_siblings, refresh_viewer
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.publish import gzip_siblings, refresh_viewer
+from pixplot.testing import write_synthetic_bundle
 
 
 def test_copy_web_only_replaces_the_viewer_and_leaves_data_alone(tmp_path):

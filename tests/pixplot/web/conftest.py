@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from viewer_helpers import CHROMIUM, CHROMIUM_ARGS, lattice, serve_static
 
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from viewer_helpers import lattice, open_viewer, serve_static
 from werkzeug.serving import make_server
 
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 from pixplot.vectors import write_vectors
 
 pytestmark = pytest.mark.browser

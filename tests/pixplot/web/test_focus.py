@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from viewer_helpers import open_viewer, serve_static
 
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from PIL import Image
 from viewer_helpers import open_viewer, serve_static
 
 from pixplot.plugins import Layout, LayoutContext, create
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 
 pytestmark = pytest.mark.browser
 N = 60

@@ -18,7 +18,7 @@ import pytest
 from viewer_helpers import lattice, open_viewer
 
 from pixplot.bundle import open_bundle
-from pixplot.synthetic import write_synthetic_bundle
+from pixplot.testing import write_synthetic_bundle
 from seeen_ext.share import share_bundle
 from seeen_ext.store import open_store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pixplot.synthetic import WEB
+from pixplot.bundle import WEB_DIR as WEB
 
 
 def modules() -> list[Path]:

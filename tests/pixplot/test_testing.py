@@ -8,7 +8,7 @@ from PIL import Image
 
 from pixplot.bundle import open_bundle
 from pixplot.errors import UserError
-from pixplot.synthetic import cluster_rgb, write_synthetic_bundle
+from pixplot.testing import cluster_rgb, write_synthetic_bundle
 
 
 def test_synthetic_bundle_is_readable_and_consistent(tmp_path):

@@ -1,26 +1,23 @@
-"""Synthetic bundles (docs/bundle.md) made from numpy alone: coloured cells at known coordinates.
+"""Test bundles (docs/bundle.md) made from numpy alone: coloured cells at known coordinates.
 
 The viewer's tests and benchmark need bundles of any size, from a handful of items at chosen places
-to a million, without images, models or a build; this writes them directly in the bundle format.
+to a million, without images, models or a build. They are written through the build's own
+:class:`~pixplot.bundle.BundleWriter`, so they follow the format by construction.
 """
 
 from __future__ import annotations
 
 import colorsys
-import csv
 import hashlib
 import io
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pixplot.bundle import AtlasGeometry, BundleWriter, Manifest
 from pixplot.errors import UserError
-from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
-
-WEB = Path(__file__).parent / "web"
+from pixplot.project import normalize_layout
 
 
 def cluster_rgb(c: int) -> tuple[int, int, int]:
@@ -29,13 +26,6 @@ def cluster_rgb(c: int) -> tuple[int, int, int]:
         return (128, 128, 128)
     r, g, b = colorsys.hsv_to_rgb((c * 0.618034 + 0.1) % 1.0, 0.75, 0.95)
     return (int(r * 255), int(g * 255), int(b * 255))
-
-
-def _normalise(xy: np.ndarray) -> np.ndarray:
-    """Centre on 0 and scale so the longer axis spans [-1, 1] (the layout contract)."""
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    span = float((hi - lo).max()) or 1.0
-    return ((xy - (lo + hi) / 2) * (2.0 / span)).astype("<f4")
 
 
 def _blobs(n: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -54,12 +44,14 @@ def _grid(n: int) -> np.ndarray:
     side = int(np.ceil(np.sqrt(max(n, 1))))
     i = np.arange(n)
     xy = np.stack([i % side, -(i // side)], axis=1).astype(np.float64)
-    return _normalise(xy) if n > 1 else np.zeros((n, 2), "<f4")
+    return normalize_layout(xy) if n > 1 else np.zeros((n, 2), "<f4")
 
 
-def _atlas_images(colours: np.ndarray, cell: int, cols: int, per: int, size: int) -> list[bytes]:
-    """JPEG sheets; each item's cell is its colour with a dark frame (centred, full cell)."""
+def _atlas_images(colours: np.ndarray, geo: AtlasGeometry) -> list[bytes]:
+    """JPEG sheets laid out as :class:`AtlasGeometry` says; each item's cell is its colour with a
+    dark frame (centred, full cell). Drawn with numpy, which a million items need."""
     out = []
+    cell, cols, per, size = geo.cell_size, geo.cols, geo.per_atlas, geo.size
     n = len(colours)
     for start in range(0, max(n, 1), per):
         chunk = colours[start : start + per]
@@ -119,16 +111,15 @@ def write_synthetic_bundle(
                   else np.zeros(n, "<i4"))
     else:
         raw, labels = _blobs(n, clusters, rng)
-        xy = _normalise(raw)
+        xy = normalize_layout(raw)
         if cluster_labels is not None:
             labels = np.asarray(cluster_labels, dtype="<i4")
     if len(labels) != n:
         raise UserError(f"{out}: cluster_labels has {len(labels)} entries for {n} positions; pass one per item")
     if thumbs is None:
         thumbs = n <= 5000
-    data = out / "data"
-    for sub in ("layouts", "clusters", "atlases"):
-        (data / sub).mkdir(parents=True, exist_ok=True)
+    w = BundleWriter(out)
+    data = w.data
 
     ids = [hashlib.sha256(f"synthetic:{seed}:{i}".encode()).hexdigest()[:16] for i in range(n)]
     shas = [hashlib.sha256(f"file:{seed}:{i}".encode()).hexdigest() for i in range(n)]
@@ -150,16 +141,13 @@ def write_synthetic_bundle(
             rec.update(box=[16, 16, 64, 64], landmarks=[[32, 40], [64, 40]], score=0.99, **{"class": "face"},
                        original=f"originals/{shas[i][:16]}.jpg", width=64, height=64)
         records.append(rec)
-    atomic_write_text(data / "items.json", json.dumps({"items": records}, separators=(",", ":")))
+    w.items(records)
 
     emb = rng.normal(size=(n, 8)).astype("<f4")
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    buf = io.BytesIO()
-    np.save(buf, emb)
-    atomic_write_bytes(data / "embeddings.npy", buf.getvalue())
-    atomic_write_bytes(data / "layouts" / "umap.f32", xy.astype("<f4").tobytes())
-    atomic_write_bytes(data / "layouts" / "grid.f32", _grid(n).tobytes())
-    atomic_write_bytes(data / "clusters" / "kmeans.i32", labels.astype("<i4").tobytes())
+    w.embeddings(emb)
+    w.layout("umap", xy)
+    w.layout("grid", _grid(n))
 
     k = int(labels.max(initial=-1)) + 1
     members: list[list[str]] = [[] for _ in range(k)]
@@ -168,18 +156,12 @@ def write_synthetic_bundle(
             members[c].append(ids[i])
     cl = [{"id": c, "size": len(m), "members": m, "representative": m[0] if m else None,
            "cohesion": round(0.5 + 0.5 * ((c * 37) % 10) / 10, 3)} for c, m in enumerate(members)]
-    noise = [ids[i] for i in np.flatnonzero(labels < 0)]
-    atomic_write_json(data / "clusters" / "kmeans.json",
-                      {"name": "kmeans", "method": "kmeans", "on": "umap", "params": {"k": k},
-                       "clusters": cl, "noise": noise})
+    w.clustering("kmeans", labels, cl, ids, method="kmeans", on="umap", params={"k": k})
 
-    cols = atlas_size // cell_size
-    per = cols * cols
-    sheets = _atlas_images(colours, cell_size, cols, per, atlas_size)
-    files = []
-    for a, jpg in enumerate(sheets):
-        atomic_write_bytes(data / "atlases" / f"{a}.jpg", jpg)
-        files.append(f"atlases/{a}.jpg")
+    geo = AtlasGeometry.for_items(max(n, 1), cell_size, atlas_size)
+    for file, jpg in zip(geo.files, _atlas_images(colours, geo), strict=True):
+        (data / file).parent.mkdir(exist_ok=True)
+        (data / file).write_bytes(jpg)
     if thumbs:
         (data / "thumbs").mkdir(exist_ok=True)
         for i in range(n):
@@ -188,33 +170,16 @@ def write_synthetic_bundle(
         (data / "originals").mkdir(exist_ok=True)
         for i in range(n):
             (data / "originals" / f"{shas[i][:16]}.jpg").write_bytes(_jpeg(tuple(int(v) for v in colours[i]), 96))
-    with io.StringIO() as s:
-        csv.writer(s).writerow(["path", "reason"])
-        atomic_write_text(data / "skipped.csv", s.getvalue())
-
-    manifest = {
-        "format": "pixplot-bundle", "format_version": 1, "pixplot_version": "0.1.0",
-        "created": f"synthetic-{seed}-{n}",
-        "counts": {"items": n, "images": n, "skipped": 0, "noise": len(noise)},
-        "options": {"synthetic": True, "seed": seed},
-        "detector": {"name": "synthetic", "id": "synthetic@1{}"} if detections else None,
-        "embedder": {"name": "synthetic", "id": "synthetic@1{}", "dim": 8},
-        "items": "items.json", "embeddings": "embeddings.npy", "skipped": "skipped.csv",
-        "layouts": [{"name": "umap", "file": "layouts/umap.f32"}, {"name": "grid", "file": "layouts/grid.f32"}],
-        "default_layout": "umap",
-        "clusterings": [{"name": "kmeans", "file": "clusters/kmeans.json", "labels": "clusters/kmeans.i32",
-                         "method": "kmeans", "on": "umap", "count": k, "noise": len(noise)}],
-        "default_clustering": "kmeans",
-        "atlas": {"size": atlas_size, "cell_size": cell_size, "cols": cols, "per_atlas": per, "files": files},
-        "thumbs": {"dir": "thumbs", "size": 128},
-        "metadata_fields": ["category"],
-    }
-    atomic_write_json(data / "manifest.json", manifest, indent=1)
+    w.skipped([])
     if web:
-        copy_viewer(out)
+        w.viewer()
+    w.finish(Manifest(
+        created=f"synthetic-{seed}-{n}",
+        counts={"items": n, "images": n, "skipped": 0, "noise": int((labels < 0).sum())},
+        options={"synthetic": True, "seed": seed},
+        detector={"name": "synthetic", "id": "synthetic@1{}"} if detections else None,
+        embedder={"name": "synthetic", "id": "synthetic@1{}", "dim": 8},
+        layouts=w.layouts, clusterings=w.clusterings, atlas=geo.to_json(),
+        thumbs={"dir": "thumbs", "size": 128}, metadata_fields=["category"],
+    ))
     return out
-
-
-def copy_viewer(out: str | Path) -> None:
-    """Put the viewer (index.html, assets/) at the bundle root, next to data/."""
-    shutil.copytree(WEB, Path(out), dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
