@@ -240,7 +240,7 @@ def measure_find_kernel_cpu(n: int) -> dict | None:
     node = shutil.which("node")
     if not node:
         return None
-    from pixplot.synthetic import WEB
+    from pixplot.bundle import WEB_DIR as WEB
 
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "kernel.mjs"
