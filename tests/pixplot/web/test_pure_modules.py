@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from viewer_helpers import serve_static
 
-from pixplot.synthetic import WEB
+from pixplot.bundle import WEB_DIR as WEB
 
 pytestmark = pytest.mark.browser
 
