@@ -184,7 +184,7 @@ def add_vectors(root: Path) -> None:
 
     man_path = root / "data" / "manifest.json"
     man = json.loads(man_path.read_text())
-    if "vectors" in man and (root / "data" / man["vectors"]["file"]).exists():
+    if man.get("vectors", {}).get("dim") == 64 and (root / "data" / man["vectors"]["file"]).exists():
         return
     labels = np.fromfile(root / "data" / man["clusterings"][0]["labels"], dtype="<i4")
     man["vectors"] = write_vectors(root / "data", clustered(labels, 64, seed=5))

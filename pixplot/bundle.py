@@ -287,6 +287,16 @@ def copy_viewer(out: str | Path) -> int:
     return n
 
 
+def _insert_after(d: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out[k] = v
+        if k == after:
+            out[key] = value
+    out.setdefault(key, value)
+    return out
+
+
 class BundleWriter:
     """Writes a bundle's files, each atomically, and the manifest last.
 
@@ -302,6 +312,7 @@ class BundleWriter:
         (self.data / "manifest.json").unlink(missing_ok=True)
         self.layouts: list[dict[str, Any]] = []
         self.clusterings: list[dict[str, Any]] = []
+        self.vectors: dict[str, Any] | None = None
 
     def viewer(self) -> None:
         copy_viewer(self.out)
@@ -310,9 +321,14 @@ class BundleWriter:
         atomic_write_json(self.data / "items.json", {"items": items})
 
     def embeddings(self, E: np.ndarray) -> None:
+        """``embeddings.npy`` and the compact copy a static viewer searches (``vectors.f16``:
+        PCA-64, float16; :mod:`pixplot.vectors`)."""
+        from pixplot.vectors import write_vectors
+
         buf = io.BytesIO()
         np.save(buf, np.asarray(E, dtype=np.float32))
         atomic_write_bytes(self.data / "embeddings.npy", buf.getvalue())
+        self.vectors = write_vectors(self.data, E) if len(E) else None
 
     def layout(self, name: str, positions: np.ndarray, guides: dict[str, Any] | None = None) -> None:
         """``layouts/<name>.f32`` and, with guides, ``layouts/<name>.guides.json``."""
@@ -347,5 +363,7 @@ class BundleWriter:
     def finish(self, manifest: Manifest) -> dict[str, Any]:
         """Write ``manifest.json``, last; returns what was written."""
         m = manifest.to_json()
+        if self.vectors is not None and "vectors" not in m:  # beside "embeddings", as docs/bundle.md shows it
+            m = _insert_after(m, "embeddings", "vectors", self.vectors)
         atomic_write_json(self.data / "manifest.json", m, indent=1)
         return m

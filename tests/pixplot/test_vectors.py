@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pixplot.vectors import agreement, compact, read_vectors, write_vectors
 
@@ -35,3 +36,17 @@ def test_small_embeddings_are_kept_as_they_are() -> None:
     V, facts = compact(E)
     assert facts == {"method": "none", "dim": 16} and V.dtype == np.float16
     assert np.allclose(V.astype(np.float32), E, atol=2e-3)
+
+
+@pytest.mark.slow
+def test_a_build_writes_the_compact_vectors_the_static_viewer_searches(reference_build) -> None:
+    from pixplot.bundle import open_bundle
+
+    _, out = reference_build
+    b = open_bundle(out)
+    entry = b.manifest["vectors"]
+    n = len(b.ids)
+    assert entry["file"] == "vectors.f16" and entry["dtype"] == "float16" and entry["dim"] <= 64
+    V = read_vectors(b.data, entry, n)
+    assert V.shape == (n, entry["dim"]) and np.allclose(np.linalg.norm(V, axis=1), 1, atol=2e-3)
+    assert agreement(b.embeddings, V, k=5) >= 0.6
