@@ -36,6 +36,84 @@ export function topK(scores, k, skip) {
   return out;
 }
 
+/** A seeded generator in [0, 1) (mulberry32): the same split for the same members. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function dot(X, i, C, j, d) {
+  let s = 0;
+  for (let t = 0; t < d; t++) s += X[i * d + t] * C[j * d + t];
+  return s;
+}
+
+/** Spherical k-means of m unit rows (X: m * d): k-means++ starts, the best of `restarts`. */
+export function kmeans(X, m, d, k, seed = 1, restarts = 3, iters = 30) {
+  const rand = rng(seed);
+  let best = null, bestFit = -Infinity;
+  for (let r = 0; r < restarts; r++) {
+    const C = new Float32Array(k * d), far = new Float32Array(m).fill(Infinity);
+    let pick = Math.floor(rand() * m);
+    for (let j = 0; j < k; j++) {
+      C.set(X.subarray(pick * d, pick * d + d), j * d);
+      let total = 0;
+      for (let i = 0; i < m; i++) { far[i] = Math.min(far[i], Math.max(0, 1 - dot(X, i, C, j, d)) ** 2); total += far[i]; }
+      let u = rand() * total;
+      pick = 0;
+      for (let i = 0; i < m; i++) { u -= far[i]; if (u <= 0) { pick = i; break; } }
+    }
+    const lab = new Int32Array(m).fill(-1);
+    for (let it = 0; it < iters; it++) {
+      let moved = false;
+      for (let i = 0; i < m; i++) {
+        let bj = 0, bs = -Infinity;
+        for (let j = 0; j < k; j++) { const s = dot(X, i, C, j, d); if (s > bs) { bs = s; bj = j; } }
+        if (lab[i] !== bj) { lab[i] = bj; moved = true; }
+      }
+      if (!moved) break;
+      C.fill(0);
+      for (let i = 0; i < m; i++) for (let t = 0; t < d; t++) C[lab[i] * d + t] += X[i * d + t];
+      for (let j = 0; j < k; j++) {
+        let n = 0;
+        for (let t = 0; t < d; t++) n += C[j * d + t] ** 2;
+        n = Math.sqrt(n) || 1;
+        for (let t = 0; t < d; t++) C[j * d + t] /= n;
+      }
+    }
+    let fit = 0;
+    for (let i = 0; i < m; i++) fit += dot(X, i, C, lab[i], d);
+    if (fit > bestFit) { bestFit = fit; best = lab; }
+  }
+  return best;
+}
+
+/** Mean silhouette with cosine distance; singletons count 0 (as seeen_ext/find.py). */
+export function silhouette(X, m, d, lab, k) {
+  const counts = new Float64Array(k);
+  for (let i = 0; i < m; i++) counts[lab[i]]++;
+  if (counts.filter((c) => c > 0).length < 2) return -1;
+  let total = 0;
+  const sums = new Float64Array(k);
+  for (let i = 0; i < m; i++) {
+    sums.fill(0);
+    for (let o = 0; o < m; o++) if (o !== i) sums[lab[o]] += 1 - dot(X, i, X, o, d);
+    const own = counts[lab[i]];
+    if (own < 2) continue;
+    const a = sums[lab[i]] / (own - 1);
+    let b = Infinity;
+    for (let j = 0; j < k; j++) if (j !== lab[i] && counts[j] > 0) b = Math.min(b, sums[j] / counts[j]);
+    total += (b - a) / Math.max(a, b, 1e-12);
+  }
+  return total / m;
+}
+
 export class Finder {
   constructor(app) {
     this.app = app;
@@ -138,11 +216,41 @@ export class Finder {
 
   async split(rows, k = null) {
     if (rows.length < 4) throw new Error(`Cannot split ${rows.length} item${rows.length === 1 ? '' : 's'}: a split needs at least 4; label or exclude them one by one.`);
-    if (!this.served) throw new Error(`Split ${NEEDS_SERVER}.`);
-    const body = { items: this.ids(rows) };
-    if (k) body.k = k;
-    const got = await this.post('api/split', body);
-    return got.groups.map((g) => ({ rows: this.rows(g.items), cohesion: g.cohesion }));
+    if (this.served) {
+      const body = { items: this.ids(rows) };
+      if (k) body.k = k;
+      const got = await this.post('api/split', body);
+      return got.groups.map((g) => ({ rows: this.rows(g.items), cohesion: g.cohesion }));
+    }
+    return this.splitLocal(rows, k);
+  }
+
+  /** Split on the compact vectors, as the server does on the full ones: spherical k-means, k from
+   * 2 to 8 by the silhouette of (up to 400 of) the members. */
+  async splitLocal(rows, k = null) {
+    await this.loadVectors();
+    const d = this.dim, m = rows.length, X = new Float32Array(m * d);
+    rows.forEach((i, r) => X.set(this.vectors.subarray(i * d, i * d + d), r * d));
+    if (!k) {
+      const ms = Math.min(m, 400), S = ms === m ? X : new Float32Array(ms * d);
+      if (ms < m) for (let r = 0; r < ms; r++) { const src = Math.floor(r * m / ms); S.set(X.subarray(src * d, src * d + d), r * d); }
+      let bestScore = -2;
+      for (let kk = 2; kk <= Math.min(8, Math.floor(ms / 2)); kk++) {
+        const score = silhouette(S, ms, d, kmeans(S, ms, d, kk, 1, 2), kk);
+        if (score > bestScore + 1e-9) { bestScore = score; k = kk; }
+      }
+    }
+    const lab = kmeans(X, m, d, k);
+    const groups = [];
+    for (let j = 0; j < k; j++) {
+      const g = rows.filter((_, r) => lab[r] === j);
+      if (!g.length) continue;
+      const c = this.centroid(g);
+      let coh = 0;
+      for (const i of g) for (let t = 0; t < d; t++) coh += this.vectors[i * d + t] * c[t];
+      groups.push({ rows: g, cohesion: coh / g.length });
+    }
+    return groups.sort((a, b) => b.rows.length - a.rows.length || a.rows[0] - b.rows[0]);
   }
 
   /** Groups of the current clustering as splits and merges left them: key -> [rows]. */

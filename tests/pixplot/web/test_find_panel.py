@@ -109,11 +109,28 @@ def test_more_like_this_in_a_static_bundle_ranks_the_class_and_excludes_it_in_on
     assert ms is None or ms < 50
 
 
-def test_static_bundle_says_split_and_suggestions_need_the_server(page, static):
+def test_static_bundle_splits_in_the_browser_and_keeps_the_sub_groups_after_a_reload(page, static, bundle):
+    ids = ids_of(bundle)
     open_viewer(page, static)
-    page.keyboard.press("n")
+    page.evaluate("pixplot.app.openCluster(0)")
     page.keyboard.press("s")
-    assert "needs `pixplot serve`" in wait_status(page, "Split needs")
+    wait_status(page, "sub-groups (saved)")
+    groups = strip_ids(page)
+    assert sorted(sorted(truth_of(ids.index(i)) for i in g) for g in groups) == [[0] * 6, [1] * 3]
+    page.keyboard.press(".")  # the second sub-group becomes the selection; x excludes it
+    page.keyboard.press("x")
+    page.evaluate("pixplot.flushed()")
+    page.reload()
+    open_viewer(page, static)
+    st = page.evaluate("pixplot.state()")
+    assert sorted(st["excluded"]) == sorted(groups[1]) and len(set(st["groups"].values())) == 2
+    page.evaluate("pixplot.app.openCluster(0)")
+    page.keyboard.press("4")
+    wait_status(page, "2 saved sub-groups")
+
+
+def test_static_bundle_says_suggestions_and_text_search_need_the_server(page, static):
+    open_viewer(page, static)
     page.keyboard.press("o")
     assert "needs `pixplot serve`" in wait_status(page, "suggestions needs")
     page.keyboard.press("w")
