@@ -25,12 +25,16 @@ class HDBSCANClusterer(Clusterer):
     version: ClassVar[str] = "2"
 
     def __init__(self, min_cluster_size: int = 15, min_samples: int | None = None,
-                 cluster_selection_epsilon: float = 0.0, fit_sample: int = HDBSCAN_FIT_SAMPLE, seed: int = 24):
+                 cluster_selection_epsilon: float = 0.0, fit_sample: int = HDBSCAN_FIT_SAMPLE, seed: int = 24,
+                 cluster_selection_method: str = "eom"):
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.cluster_selection_epsilon = cluster_selection_epsilon
         self.fit_sample = fit_sample
         self.seed = seed
+        #: "eom" (the most persistent clusters: fewer, larger) or "leaf" (the tree's leaves: more,
+        #: smaller, purer; docs/quality.md measures which suits annotation).
+        self.cluster_selection_method = cluster_selection_method
 
     @classmethod
     def backend(cls) -> str:
@@ -66,6 +70,7 @@ class HDBSCANClusterer(Clusterer):
         ms = None if min_samples is None else max(1, min(min_samples, n - 1))
         model = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms,
                                 cluster_selection_epsilon=self.cluster_selection_epsilon,
+                                cluster_selection_method=self.cluster_selection_method,
                                 core_dist_n_jobs=1)
         return model.fit_predict(np.asarray(X, dtype=np.float64)).astype(np.int64)
 
