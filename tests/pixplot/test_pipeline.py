@@ -160,5 +160,5 @@ def test_manifest_records_every_option_and_plugin_id(built):
     res, _, _ = built
     m = json.loads((res.out_dir / "data" / "manifest.json").read_text())
     assert m["options"]["seed"] == 24 and m["options"]["min_cluster_size"] == 5
-    assert m["embedder"]["id"].startswith("classic@1")
+    assert m["embedder"]["id"].startswith("classic@2")
     assert m["detector"] is None
