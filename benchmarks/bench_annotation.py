@@ -325,35 +325,6 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def oracle_actions(pred: Any, truth: Any, E: Any) -> int:
-    """The same oracle in memory, for comparing many clusterings quickly (bench_quality.py):
-    per cluster one exclude when it has intruders plus one label; then every item left (noise and
-    intruders) gets its nearest labelled item's label (cosine; no threshold, one round): one
-    action per suggested label accepted, one per wrong suggestion. Nothing clustered: one by one."""
-    import numpy as np
-
-    pred, truth = np.asarray(pred), np.asarray(truth).astype(str)
-    actions = 0
-    known = np.zeros(len(pred), bool)
-    for c in np.unique(pred[pred >= 0]):
-        members = np.flatnonzero(pred == c)
-        labs, counts = np.unique(truth[members], return_counts=True)
-        major = labs[np.argmax(counts)]
-        actions += 1 + int(counts.max() < len(members))
-        known[members[truth[members] == major]] = True
-    rest = np.flatnonzero(~known)
-    if len(rest) == 0:
-        return actions
-    if not known.any():
-        return actions + len(rest)
-    gallery = np.flatnonzero(known)
-    X = np.asarray(E, np.float32)
-    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    suggested = truth[gallery[np.argmax(X[rest] @ X[gallery].T, axis=1)]]
-    right = suggested == truth[rest]
-    return actions + len(set(suggested[right])) + int((~right).sum())
-
-
 # ---------------------------------------------------------------------------- collections
 
 

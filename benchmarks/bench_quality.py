@@ -8,9 +8,9 @@ method and parameters) is scored side by side:
 - ``knn5``: leave-one-out 5-NN accuracy of the embedding (independent of the clustering),
 - ``purity``, ``clustered`` (share of items in a cluster), ``ari`` over the clustered items
   (seeen_ext.evaluate, as `pixplot evaluate` computes them),
-- ``actions``: oracle actions per item (benchmarks/bench_annotation.oracle_actions: one exclude per
-  impure cluster, one label per cluster, then nearest-labelled suggestions for the rest). Labelling
-  one by one is 1.0; lower is better.
+- ``actions``: oracle actions per item (seeen_ext.quality.oracle_actions, bench_annotation.py's oracle
+  in memory: one exclude per impure cluster, one label per cluster, then nearest-labelled
+  suggestions for the rest). Labelling one by one is 1.0; lower is better.
 
     python benchmarks/bench_quality.py [--sets shapes,digits,emoji,icons,faces] [--embedders classic,...]
 
@@ -35,20 +35,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import datasets  # noqa: E402
-from benchmarks.bench_annotation import oracle_actions  # noqa: E402
+from seeen_ext.quality import CHOICES, PREVIOUS_DEFAULT, format_rows, score_clusterings  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "bench_quality.json"
-BASELINE = "umap/hdbscan-eom-15"
-
-#: name -> (space, clusterer, params); a k-means ``n_clusters`` below 1 is a share of the items.
-CHOICES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    f"{space}/hdbscan-{sel}-{mcs}": (space, "hdbscan", {"min_cluster_size": mcs, "cluster_selection_method": sel})
-    for space, sizes in (("umap", (5, 10, 15)), ("embedding", (5, 10))) for sel in ("eom", "leaf") for mcs in sizes
-}
-CHOICES["embedding/kmeans-sqrt(n/2)"] = ("embedding", "kmeans", {})
-CHOICES["embedding/kmeans-n/10"] = ("embedding", "kmeans", {"n_clusters": 0.1})
-CHOICES["embedding/kmeans-n/20"] = ("embedding", "kmeans", {"n_clusters": 0.05})
-CHOICES["umap/kmeans-n/10"] = ("umap", "kmeans", {"n_clusters": 0.1})
+BASELINE = PREVIOUS_DEFAULT
 
 
 def installed_embedders() -> list[str]:
@@ -62,49 +52,30 @@ def installed_embedders() -> list[str]:
     return names
 
 
-def embed(name: str, images: list[Any]) -> tuple[np.ndarray, float]:
+def embed(name: str, images: list[Any], cache: Path | None = None, key: str = "") -> tuple[np.ndarray, float]:
+    """Normalised embeddings and images/s; with ``cache``, kept per set and embedder id so that a
+    rerun that changes only the clustering choices re-embeds nothing (images/s as first measured)."""
+    import hashlib
+
     from pixplot.plugins import ItemImage, create
 
     e = create("embedder", name)
+    path = None
+    if cache is not None:
+        path = cache / f"{key}-{name}-{hashlib.sha256(e.id.encode()).hexdigest()[:12]}.npz"
+        if path.is_file():
+            z = np.load(path)
+            return z["E"], float(z["ips"])
     batch = getattr(e, "batch_size", 32)
     t = time.perf_counter()
     parts = [e.embed([ItemImage(im) for im in images[i:i + batch]]) for i in range(0, len(images), batch)]
     secs = time.perf_counter() - t
     E = np.concatenate(parts).astype(np.float32)
-    return E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12), len(images) / secs
-
-
-def score_set(E: np.ndarray, truth: np.ndarray, seed: int = 24) -> dict[str, dict[str, Any]]:
-    from pixplot.plugins import create
-    from pixplot.project import UMAPProjector, reduce_dims
-    from seeen_ext.evaluate import clustering_scores, knn_accuracy
-
-    knn5 = knn_accuracy(E, truth, ks=(5,))["knn5"]
-    spaces = {"umap": UMAPProjector(seed=seed).project(E),
-              "embedding": E if E.shape[1] <= 128 else reduce_dims(E, 50, seed)}
-    out = {}
-    for cname, (space, method, params) in CHOICES.items():
-        p = dict(params)
-        if 0 < p.get("n_clusters", 1) < 1:
-            p["n_clusters"] = max(2, round(p["n_clusters"] * len(E)))
-        pred = create("clusterer", method, **p, seed=seed).cluster(spaces[space])
-        s = clustering_scores(truth, pred)
-        out[cname] = {"knn5": round(knn5, 4), "clusters": int(len(set(pred[pred >= 0].tolist()))),
-                      "purity": round(s["purity"], 4), "clustered": round(s["fraction_clustered"], 4),
-                      "ari": round(s["ari"], 4),
-                      "actions": round(oracle_actions(pred, truth, E) / len(truth), 4)}
-    return out
-
-
-def table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'set':7} {'embedder':17} {'clustering':27} {'kNN@5':>6} {'k':>4} {'purity':>6} {'clust':>6} " \
-           f"{'ARI':>6} {'act/it':>6} {'img/s':>7}"
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        lines.append(f"{r['set']:7} {r['embedder']:17} {r['clustering']:27} {r['knn5']:6.3f} {r['clusters']:4d} "
-                     f"{r['purity']:6.3f} {r['clustered']:6.3f} {r['ari']:6.3f} {r['actions']:6.3f} "
-                     f"{r['images_per_s']:7.1f}")
-    return "\n".join(lines)
+    E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, E=E, ips=len(images) / secs)
+    return E, len(images) / secs
 
 
 def main() -> None:
@@ -112,6 +83,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(datasets.SETS))
     ap.add_argument("--embedders", default=None, help="default: every installed offline embedder")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--cache", default="/tmp/pixplot-bench-quality", help="embeddings kept between runs ('' = none)")
     args = ap.parse_args()
     names = args.embedders.split(",") if args.embedders else installed_embedders()
     rows, skipped = [], {}
@@ -124,13 +96,13 @@ def main() -> None:
             continue
         truth = np.array(labels)
         for emb in names:
-            E, ips = embed(emb, images)
-            for cname, s in score_set(E, truth).items():
+            E, ips = embed(emb, images, Path(args.cache) if args.cache else None, set_name)
+            for cname, s in score_clusterings(E, truth).items():
                 rows.append({"set": set_name, "items": len(truth), "classes": len(set(labels)), "embedder": emb,
                              "clustering": cname, **s, "images_per_s": round(ips, 1)})
             print(f"{set_name} {emb}: {len(truth)} images, {ips:.1f}/s, kNN@5 {rows[-1]['knn5']:.3f}",
                   file=sys.stderr, flush=True)
-    print(table(rows))
+    print(format_rows(rows))
     real = [r for r in rows if r["set"] in datasets.REAL]
     summary: dict[str, Any] = {}
     for emb in names:

@@ -34,6 +34,9 @@ def register_evaluate(subparsers: Any) -> None:
     g.add_argument("--no-truth", action="store_true", help="label-free scores only")
     p.add_argument("--clustering", help="score only this clustering (default: all in the bundle)")
     p.add_argument("--no-report", action="store_true", help="write evaluation.json only, no HTML report")
+    p.add_argument("--compare", action="store_true",
+                   help="also score every clustering choice side by side (kNN@5, purity, clustered, ARI, oracle "
+                        "actions per item; docs/quality.md); needs ground truth")
     c = p.add_argument_group("compare embedders (builds one bundle per embedder, reusing each one's cache)")
     c.add_argument("--images", help="image folder or glob to build from")
     c.add_argument("--embedders", default="classic", help="comma-separated embedder names (default: classic)")
@@ -133,8 +136,58 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print_summary(result)
         print(f"Wrote {Path(args.bundle) / 'evaluation.json'}" +
               (f" and {result['report_path']}" if "report_path" in result else ""))
+        if args.compare:
+            from pixplot.bundle import open_bundle
+
+            rows = _clustering_rows(args, open_bundle(args.bundle), Path(args.bundle).name, None)
+            _print_quality(rows, Path(args.bundle) / "quality.json")
         return 0
     return _compare(args)
+
+
+def _clustering_rows(args: argparse.Namespace, bundle: Any, name: str, images_per_s: float | None) -> list[dict]:
+    """Every clustering choice of :mod:`seeen_ext.quality` on this bundle's embeddings and UMAP layout,
+    scored against its ground truth (items without a truth label are left out)."""
+    import numpy as np
+
+    from seeen_ext.quality import score_clusterings
+
+    truth = _truth(args, bundle)
+    if truth is None:
+        raise UserError("--compare needs ground truth: --truth CSV, --truth-column, --truth-folders or annotations")
+    tv = np.array([truth.labels.get(i, "") for i in bundle.ids], dtype=object).astype(str)
+    has = tv != ""
+    if has.sum() < 6:
+        raise UserError(f"--compare: only {int(has.sum())} items of {bundle.root} have a truth label; label more")
+    from seeen_ext.quality import CHOICES
+
+    choices = CHOICES
+    xy = bundle.layout("umap")[has] if "umap" in bundle.layout_names else None
+    if xy is None:  # no UMAP of its own: compare what clusters the embeddings (no minute-long UMAP fit here)
+        choices = {k: v for k, v in CHOICES.items() if v[0] != "umap"}
+        print(f"{bundle.root} has no umap layout: the UMAP-space choices are left out (build with --layouts umap)",
+              file=sys.stderr)
+    scores = score_clusterings(np.asarray(bundle.embeddings)[has], tv[has], xy, seed=args.seed, choices=choices)
+    embedder = (bundle.manifest.get("embedder") or {}).get("name", name)
+    return [{"set": name, "embedder": embedder, "clustering": c, **s, "images_per_s": images_per_s}
+            for c, s in scores.items()]
+
+
+def _print_quality(rows: list[dict], path: Path) -> None:
+    from pixplot.fsutil import atomic_write_json
+    from seeen_ext.quality import PREVIOUS_DEFAULT, format_rows
+
+    print("Clustering choices (act/it: oracle actions per item, 1.0 = labelling one by one; lower is better):")
+    print(format_rows(rows))
+    for emb in dict.fromkeys(r["embedder"] for r in rows):
+        mine = [r for r in rows if r["embedder"] == emb]
+        best = min(mine, key=lambda r: r["actions"])
+        was = next((r for r in mine if r["clustering"] == PREVIOUS_DEFAULT), None)
+        print(f"{emb}: fewest actions with {best['clustering']} ({best['actions']:.3f}/item, purity "
+              f"{best['purity']:.3f}, {best['clustered']:.0%} clustered)"
+              + (f"; {PREVIOUS_DEFAULT}: {was['actions']:.3f}/item" if was else ""))
+    atomic_write_json(path, {"rows": rows}, indent=1)
+    print(f"Wrote {path}")
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -152,6 +205,15 @@ def _compare(args: argparse.Namespace) -> int:
     for name, why in cmp.failed.items():
         print(f"{name}: not built ({why})")
     print(f"Wrote {cmp.path} and one evaluation report per embedder under {Path(args.work_dir)}/")
+    if args.compare:
+        from pixplot.bundle import open_bundle
+
+        rows = []
+        for row in cmp.rows:
+            name, items, secs = row[0], row[1], row[-1]
+            ips = round(items / secs, 1) if secs else None  # the whole build's images per second
+            rows += _clustering_rows(args, open_bundle(Path(args.work_dir) / name), Path(args.images).name, ips)
+        _print_quality(rows, Path(args.work_dir) / "quality.json")
     return 0
 
 
