@@ -45,7 +45,7 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g.add_argument("--cluster", help="hdbscan, dbscan or kmeans (default: the detector's, else hdbscan)")
     g.add_argument("--cluster-on", "--cluster_on", dest="cluster_on", choices=["embedding", "umap"],
                    help="cluster the embeddings or the 2-D UMAP layout (default: umap; embedding for faces)")
-    g.add_argument("--min_cluster_size", "--min-cluster-size", type=int, help="HDBSCAN (default: 15)")
+    g.add_argument("--min_cluster_size", "--min-cluster-size", type=int, help="HDBSCAN (default: 5; docs/quality.md)")
     g.add_argument("--min_samples", "--min-samples", type=int, help="HDBSCAN/DBSCAN min_samples")
     g.add_argument("--eps", type=float, help="DBSCAN neighbourhood radius")
     g.add_argument("--max_clusters", "--max-clusters", type=int,

@@ -155,7 +155,7 @@ def test_a_gallery_from_another_embedder_version_is_refused(tmp_path):
     g = gl.Gallery(np.eye(2, dtype=np.float32), np.array(["a", "b"]), np.array(["1", "2"]),
                    'classic@0{"color_weight": 1.0, "hog_weight": 1.0, "tiny_weight": 0.7}', None)
     rec = rc.make_recogniser(g, 0.5)
-    with pytest.raises(UserError, match="installed 'classic' gives classic@1"):
+    with pytest.raises(UserError, match="installed 'classic' gives classic@2"):
         rec.recognise_sources([("x.png", _noise_png())])
 
 
