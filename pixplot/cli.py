@@ -19,8 +19,9 @@ BUILD_DEFAULTS = {"out_dir": "output", "seed": 24}
 def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
     g = p.add_argument_group("input (PixPlot's flags)")
     if not demo:
-        g.add_argument("--images", required=True,
-                       help="a folder (searched recursively) or a glob such as 'photos/**/*.jpg'")
+        g.add_argument("--images",
+                       help="a folder (searched recursively) or a glob such as 'photos/**/*.jpg' (required, "
+                       "except with --copy_web_only)")
         g.add_argument("--metadata", help="PixPlot metadata CSV: filename, category, tags, description, ...")
         g.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url",
                        help="S3-compatible endpoint for s3:// --images/--metadata (default: AWS)")
@@ -62,6 +63,21 @@ def _add_build_args(p: argparse.ArgumentParser, demo: bool = False) -> None:
                    help="margin around a detection's crop, as a fraction of its box (default: 0.2)")
     g.add_argument("--originals", choices=["link", "copy", "none"], default="link",
                    help="how the bundle keeps full images: symlinks, copies, or not at all")
+    g.add_argument("--gzip", action="store_true",
+                   help="also write precompressed X.gz beside data/ files, for hosts that serve them (PixPlot's)")
+    g.add_argument("--plot_id", "--plot-id", dest="plot_id",
+                   help="a name for this plot that stays across rebuilds; the viewer keys this browser's saved "
+                   "annotations by it (PixPlot's)")
+    g.add_argument("--copy_web_only", "--copy-web-only", dest="copy_web_only", action="store_true",
+                   help="only refresh the viewer of the bundle in --out_dir, data untouched (PixPlot's)")
+    g = p.add_argument_group("bring your own")
+    g.add_argument("--vectors", metavar="FILE",
+                   help="vectors computed elsewhere, in place of an embedder: .npy (+ names in FILE.txt), .npz, "
+                   ".csv or .parquet keyed by file name")
+    g.add_argument("--clusters-from", "--clusters_from", dest="clusters_from", metavar="COLUMN",
+                   help="take the clusters from this metadata column instead of computing them")
+    g.add_argument("--layout-file", "--layout_file", dest="layout_files", action="append", default=[],
+                   metavar="NAME=FILE.csv", help="add a layout NAME from a CSV filename,x,y (repeatable)")
     g = p.add_argument_group("execution")
     g.add_argument("--executor", default="local", choices=["local", "ray"],
                    help="local: this machine's cores (default); ray: a Ray cluster (see docs/scale.md)")
@@ -120,6 +136,9 @@ def _build_options(args: argparse.Namespace, images: str, metadata: str | None) 
         executor=args.executor, workers=args.workers, batch_size=args.batch_size,
         ray_address=args.ray_address, num_gpus=args.num_gpus, umap_fit_sample=args.umap_fit_sample,
         endpoint_url=getattr(args, "endpoint_url", None), profile=getattr(args, "profile", None),
+        vectors=getattr(args, "vectors", None), clusters_from=getattr(args, "clusters_from", None),
+        layout_files=list(getattr(args, "layout_files", None) or []), gzip=getattr(args, "gzip", False),
+        plot_id=getattr(args, "plot_id", None),
         plugin_options=plugin_options, progress=not args.quiet,
     )
 
@@ -193,6 +212,14 @@ def _size(text: str) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from pixplot.pipeline import build
 
+    if args.copy_web_only:
+        from pixplot.publish import refresh_viewer
+
+        n = refresh_viewer(args.out_dir)
+        print(f"pixplot: refreshed the viewer of {args.out_dir} ({n} files); its data is untouched")
+        return 0
+    if not args.images:
+        raise UserError("--images is required (a folder, a glob or an s3:// prefix), except with --copy_web_only")
     res = build(_build_options(args, args.images, args.metadata))
     _report(res)
     return 0

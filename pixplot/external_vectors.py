@@ -29,6 +29,7 @@ import numpy as np
 
 from pixplot.byname import NameMatch, match_names
 from pixplot.errors import UserError
+from pixplot.plugins import Embedder
 
 LIST_COLUMNS = ("vector", "embedding", "embeddings")
 NAME_SUFFIXES = (".txt", ".names.txt", ".filenames.txt")
@@ -202,3 +203,31 @@ def vectors_for_items(v: Vectors, items: list[dict]) -> tuple[list[dict], np.nda
     lost = [(it["source"], f"no row in --vectors {Path(v.path).name}") for it in items if it["source"] not in row]
     E = normalise_rows(v.X[[row[it["source"]] for it in keep]]) if keep else np.zeros((0, v.dim), np.float32)
     return keep, E, lost
+
+
+def file_digest(path: str) -> str:
+    """sha256 of the vectors file and, for a .npy, of its names file: what the vectors' id hangs on."""
+    p = Path(path)
+    if not p.is_file():
+        raise _fail(path, "file not found")
+    h = hashlib.sha256(p.read_bytes())
+    if p.suffix.lower() == ".npy":
+        h.update(_names_file(p).read_bytes())
+    return h.hexdigest()
+
+
+class GivenVectors(Embedder):
+    """The plan's embedder when ``--vectors`` replaces it: nothing to run, an id that names the
+    file's contents (so the cache and the manifest tell two vector files apart), never chosen with
+    ``--embedder``."""
+
+    name = "vectors"
+    version = "1"
+    id_excludes = ("path",)
+
+    def __init__(self, path: str, digest: str | None = None) -> None:
+        self.path = path
+        self.digest = digest or file_digest(path)
+
+    def embed(self, batch: list) -> np.ndarray:  # pragma: no cover - the embed stage reads the file instead
+        raise NotImplementedError("--vectors: the build reads the file; nothing is embedded")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pixplot import publish
 from pixplot.bundle import BundleWriter, Manifest
 from pixplot.cache import BuildCache
 from pixplot.discover import discover
@@ -91,7 +92,7 @@ def _build(plan: BuildPlan) -> BuildResult:
         notes = ing.notes + plan.notes + lay.report.get("notes", [])
         for note in notes:
             say(True, f"pixplot: note: {note}")
-        cl = cluster.run(plan, lay.positions, E, ids)
+        cl = cluster.run(plan, lay.positions, E, ids, items)
         clock.lap("cluster")
         geo = atlas.run(plan, executor, items)
         clock.lap("atlas")
@@ -103,13 +104,19 @@ def _build(plan: BuildPlan) -> BuildResult:
         writer.embeddings(E)
         for name in plan.layouts:
             writer.layout(name, lay.positions[name], lay.guides.get(name))
-        writer.clustering(plan.cluster_name, cl.labels, cl.clusters, ids, method=plan.cluster_name,
-                          on=plan.cluster_on, params=plan.clusterer.get_params())
+        if o.clusters_from:
+            writer.clustering(plan.cluster_name, cl.labels, cl.clusters, ids, method="column",
+                              on=f"metadata:{o.clusters_from}", params={"column": o.clusters_from})
+        else:
+            writer.clustering(plan.cluster_name, cl.labels, cl.clusters, ids, method=plan.cluster_name,
+                              on=plan.cluster_on, params=plan.clusterer.get_params())
         writer.skipped(skipped)
         extra: dict[str, Any] = {"notes": notes} if ing.notes or plan.notes else {}  # decided before layouts
         extra |= {k: v for k, v in lay.report.items() if k != "notes"}  # e.g. UMAP's sample-fit report
         if notes:
             extra["notes"] = notes
+        if o.plot_id:
+            extra["plot_id"] = o.plot_id
         manifest = writer.finish(Manifest(
             counts={"items": len(items), "images": len(ing.good), "skipped": len(skipped), "noise": cl.noise,
                     "clusters": len(cl.clusters), "unmatched_metadata_rows": ing.unmatched,
@@ -121,6 +128,11 @@ def _build(plan: BuildPlan) -> BuildResult:
             thumbs={"dir": "thumbs", "size": o.thumb_size}, metadata_fields=ing.meta_fields,
             extra=extra,
         ))
+        # After the manifest, so that a stale sibling of the last build is never served with it.
+        if o.gzip:
+            publish.gzip_siblings(plan.data)
+        else:
+            publish.remove_gzip_siblings(plan.data)
         clock.lap("bundle")
     finally:
         executor.close()

@@ -56,6 +56,11 @@ class BuildOptions:
     endpoint_url: str | None = None  # S3 input: endpoint and profile
     profile: str | None = None
     umap_fit_sample: int = 200_000  # above this many items UMAP fits on a sample, places the rest
+    vectors: str | None = None  # --vectors FILE: vectors computed elsewhere, in place of an embedder
+    clusters_from: str | None = None  # --clusters-from COLUMN: clusters given by a metadata column
+    layout_files: list[str] = field(default_factory=list)  # --layout-file NAME=FILE.csv (filename,x,y)
+    gzip: bool = False  # --gzip: precompressed siblings of data/ files
+    plot_id: str | None = None  # --plot_id: names the plot across rebuilds (the viewer keys saved work by it)
     plugin_options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
 
@@ -74,6 +79,7 @@ class BuildPlan:
     cluster_name: str
     cluster_on: str  # "embedding", or the name of the layout clustered
     notes: list[str] = field(default_factory=list)  # decisions the user should hear about
+    vectors: Any = None  # pixplot.external_vectors.GivenVectors when --vectors replaces the embedder
 
     @property
     def out(self) -> Path:
@@ -100,7 +106,7 @@ class BuildPlan:
         """
         o = self.options
         if (n_items > o.umap_fit_sample and o.cluster_on is None and o.cluster is None
-                and self.cluster_on != "umap"):
+                and self.cluster_on != "umap" and not o.clusters_from):
             self.cluster_on, self.cluster_name = "umap", "hdbscan"
             self.clusterer = create("clusterer", "hdbscan", min_cluster_size=o.min_cluster_size,
                                     min_samples=o.min_samples)
@@ -184,6 +190,24 @@ def _route(plugin_options: dict[str, Any], chosen: list[tuple[str, str]]) -> dic
     return routed
 
 
+def parse_layout_files(specs: list[str], taken: list[str]) -> dict[str, str]:
+    """``["mds=coords.csv"]`` -> ``{"mds": "coords.csv"}``; a name must be new and a plain word."""
+    out: dict[str, str] = {}
+    for spec in specs or []:
+        name, sep, path = str(spec).partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path:
+            raise UserError(f"--layout-file {spec}: write NAME=FILE.csv (a CSV with columns filename, x, y)")
+        if not all(c.isalnum() or c in "_-" for c in name):
+            raise UserError(f"--layout-file {spec}: the name {name!r} may hold letters, digits, - and _ only")
+        if name in taken or name in out:
+            raise UserError(f"--layout-file {spec}: a layout named {name!r} is already in this build; pick another")
+        if not Path(path).is_file():
+            raise UserError(f"--layout-file {spec}: {path} not found")
+        out[name] = path
+    return out
+
+
 def _check(o: BuildOptions) -> None:
     if o.cell_size < 8 or o.cell_size > 256:
         raise UserError(f"--cell_size {o.cell_size}: choose between 8 and 256 pixels")
@@ -197,9 +221,22 @@ def resolve(o: BuildOptions) -> BuildPlan:
     """Check every option and create every plugin, so a bad name or value fails before any work."""
     _check(o)
     layouts = parse_layouts(o.layouts)
+    custom = parse_layout_files(o.layout_files, layouts)
 
     det_cls = get_class("detector", o.detector) if o.detector and o.detector != "none" else None
-    if o.embedder:
+    given = None
+    if o.vectors:
+        from pixplot.external_vectors import GivenVectors
+
+        if det_cls is not None:
+            raise UserError(f"--vectors {o.vectors}: vectors are given per image, so they cannot describe the "
+                            f"detections of --detector {o.detector}; drop one of the two")
+        if o.embedder:
+            raise UserError(f"--vectors {o.vectors} replaces the embedder; drop --embedder {o.embedder}")
+        given = GivenVectors(o.vectors)
+    if given is not None:
+        emb_name, reason = "classic", f"--vectors {o.vectors}"  # the plan's embedder is the given vectors
+    elif o.embedder:
         emb_name, reason = o.embedder, f"--embedder {o.embedder}"
     elif det_cls is not None and det_cls.default_embedder:
         emb_name, reason = det_cls.default_embedder, f"the {o.detector} detector's embedder"
@@ -209,16 +246,21 @@ def resolve(o: BuildOptions) -> BuildPlan:
     cluster_on = o.cluster_on or (det_cls.default_cluster_on if det_cls else None) or "umap"
     if cluster_on not in ("embedding", "umap"):
         raise UserError(f"--cluster-on {cluster_on}: choose embedding or umap")
+    if o.clusters_from:
+        cluster_on = "metadata"  # no clusterer runs: the column is the clustering
     order = _layout_order(layouts + (["umap"] if cluster_on == "umap" else []))
 
-    chosen = ([("detector", o.detector)] if det_cls else []) + [("embedder", emb_name)]
+    chosen = ([("detector", o.detector)] if det_cls else []) + ([("embedder", emb_name)] if given is None else [])
     chosen += [("projector", n) for n in order] + [("clusterer", cluster_name)]
     routed = _route(o.plugin_options, chosen)
 
     detector = create("detector", o.detector, **routed["detector:" + o.detector]) if det_cls else None
-    emb_cls = get_class("embedder", emb_name)
-    embedder = create("embedder", emb_name, **{**_shared(emb_cls, {"batch_size": o.batch_size}),
-                                               **routed[f"embedder:{emb_name}"]})
+    if given is not None:
+        embedder = given
+    else:
+        emb_cls = get_class("embedder", emb_name)
+        embedder = create("embedder", emb_name, **{**_shared(emb_cls, {"batch_size": o.batch_size}),
+                                                   **routed[f"embedder:{emb_name}"]})
 
     # Clusterer: the detector's recommendation, then what the user gave, then its own options.
     cl_cls = get_class("clusterer", cluster_name)
@@ -232,6 +274,11 @@ def resolve(o: BuildOptions) -> BuildPlan:
     clusterer = create("clusterer", cluster_name, **{**_shared(cl_cls, cparams),
                                                      **routed[f"clusterer:{cluster_name}"]})
 
-    return BuildPlan(options=o, detector=detector, embedder=embedder, embedder_reason=reason, layouts=layouts,
-                     projectors=_projectors(o, order, routed), clusterer=clusterer, cluster_name=cluster_name,
-                     cluster_on=cluster_on)
+    projectors = _projectors(o, order, routed)
+    for name, path in custom.items():  # each --layout-file is a custom projector under its own name
+        projectors[name] = create("projector", "custom", file=path, title=name)
+    if o.clusters_from:
+        cluster_name = "column"
+    return BuildPlan(options=o, detector=detector, embedder=embedder, embedder_reason=reason,
+                     layouts=layouts + list(custom), projectors=projectors, clusterer=clusterer,
+                     cluster_name=cluster_name, cluster_on=cluster_on, vectors=given)

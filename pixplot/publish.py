@@ -55,3 +55,14 @@ def gzip_siblings(data_dir: str | Path) -> tuple[int, int, int]:
         before += len(raw)
         after += len(packed)
     return files, before, after
+
+
+def remove_gzip_siblings(data_dir: str | Path) -> int:
+    """A build without ``--gzip`` removes the siblings an earlier ``--gzip`` build left, which
+    a host would otherwise serve in place of the new files."""
+    n = 0
+    for gz in Path(data_dir).rglob("*.gz"):
+        if gz.suffixes[-2:-1] and gz.suffixes[-2].lower() in GZIP_SUFFIXES:
+            gz.unlink()
+            n += 1
+    return n

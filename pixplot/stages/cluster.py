@@ -34,7 +34,23 @@ def clustering_input(plan: BuildPlan, layouts: dict[str, np.ndarray], E: np.ndar
     return E if E.shape[1] <= COMPACT_DIMS else reduce_dims(E, 50, plan.options.seed)
 
 
-def run(plan: BuildPlan, layouts: dict[str, np.ndarray], E: np.ndarray, ids: list[str]) -> Clustered:
+def run(plan: BuildPlan, layouts: dict[str, np.ndarray], E: np.ndarray, ids: list[str],
+        items: list[dict[str, Any]] | None = None) -> Clustered:
+    if plan.options.clusters_from:
+        return from_column(plan, E, ids, items or [])
     labels = plan.clusterer.cluster(clustering_input(plan, layouts, E))
     labels, dropped = relabel_by_size(labels, plan.options.max_clusters)
     return Clustered(labels, describe_clusters(labels, E, ids), dropped)
+
+
+def from_column(plan: BuildPlan, E: np.ndarray, ids: list[str], items: list[dict[str, Any]]) -> Clustered:
+    """``--clusters-from COLUMN``: one cluster per value, named by it, largest first."""
+    from pixplot.column_clusters import labels_from_column, names_after_relabel
+
+    raw, values = labels_from_column(items, plan.options.clusters_from)
+    labels, dropped = relabel_by_size(raw, plan.options.max_clusters)
+    names = names_after_relabel(raw, labels, values)
+    clusters = describe_clusters(labels, E, ids)
+    for c in clusters:
+        c["name"] = names.get(int(c["id"]))
+    return Clustered(labels, clusters, dropped)

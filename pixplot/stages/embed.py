@@ -4,6 +4,7 @@ embeds only new items. Items that cannot be decoded for embedding are dropped (a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,22 @@ def batch_size(embedder: Any, todo: int, workers: int) -> int:
     return bs
 
 
+def from_file(plan: BuildPlan, items: list[dict[str, Any]]) -> Embedded:
+    """``--vectors``: the file's vectors for the items whose image has a row; the others are
+    dropped with a reason, and rows and images that matched nothing are named in a note."""
+    from pixplot.external_vectors import load_vectors, vectors_for_items
+
+    v = load_vectors(plan.vectors.path, list(dict.fromkeys(it["source"] for it in items)))
+    keep, E, lost = vectors_for_items(v, items)
+    if v.match.unmatched_rows or v.match.rowless:
+        plan.notes.append(v.match.summary(Path(v.path).name))
+    return Embedded(keep, E, 0, lost)
+
+
 def run(plan: BuildPlan, cache: BuildCache, executor: Any, items: list[dict[str, Any]],
         paths: dict[str, str]) -> Embedded:
+    if plan.vectors is not None:
+        return from_file(plan, items)
     embedder = plan.embedder
     done = cache.embedded_ids(embedder.id)
     todo = [(it["id"], paths[it["id"]], it["box"], it["landmarks"]) for it in items if it["id"] not in done]
