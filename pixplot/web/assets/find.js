@@ -114,6 +114,23 @@ export function silhouette(X, m, d, lab, k) {
   return total / m;
 }
 
+/** The similarity threshold with the best F1 when `pos` should pass and `neg` should not; midway
+ * to the next lower score (seeen_ext/recognize.py choose_threshold, the same rule). */
+export function chooseThreshold(pos, neg) {
+  if (!pos.length) return null;
+  const P = [...pos].sort((a, b) => b - a), N = [...neg].sort((a, b) => b - a);
+  const cands = [...new Set([...P, ...N])].sort((a, b) => b - a);
+  let best = 0, bestF1 = -1, tp = 0, fp = 0;
+  cands.forEach((c, j) => {
+    while (tp < P.length && P[tp] >= c) tp++;
+    while (fp < N.length && N[fp] >= c) fp++;
+    const f1 = (2 * tp) / Math.max(1, 2 * tp + fp + (P.length - tp));
+    if (f1 > bestF1) { bestF1 = f1; best = j; }
+  });
+  const cut = cands[best];
+  return best + 1 < cands.length ? (cut + cands[best + 1]) / 2 : cut - 0.05;
+}
+
 export class Finder {
   constructor(app) {
     this.app = app;
@@ -295,8 +312,62 @@ export class Finder {
     return out.slice(0, k);
   }
 
+  /** Suggestions on the compact vectors, as the server makes them on the full ones: the nearest
+   * labelled, non-excluded item's label when above a threshold calibrated by leave-one-out on the
+   * labelled items. Candidates: excluded, then noise, then the rest, as many as keep one request
+   * near a second (candidates x labelled items <= 5e7). */
+  async suggestLocal(k = 5) {
+    await this.loadVectors();
+    const app = this.app, st = app.store, d = this.dim, V = this.vectors, n = app.n;
+    const gal = [];
+    for (let i = 0; i < n; i++) if (st.labelOf[i] >= 0 && !st.excluded[i]) gal.push(i);
+    if (!gal.length) throw new Error('No labelled items yet: label a cluster or two, then ask for suggestions.');
+    const g = gal.length, G = new Float32Array(g * d), lab = new Int32Array(g);
+    gal.forEach((i, r) => { G.set(V.subarray(i * d, i * d + d), r * d); lab[r] = st.labelOf[i]; });
+    const scoresOf = (q, off) => {
+      const out = new Float32Array(g);
+      for (let r = 0; r < g; r++) { let s = 0; for (let t = 0; t < d; t++) s += G[r * d + t] * q[off + t]; out[r] = s; }
+      return out;
+    };
+    const pos = [], neg = [], step = Math.max(1, Math.floor(g / 300));
+    for (let r = 0; r < g; r += step) {
+      const sc = scoresOf(G, r * d);
+      let bs = -Infinity, bd = -Infinity;
+      for (let o = 0; o < g; o++) {
+        if (o === r) continue;
+        if (lab[o] === lab[r]) bs = Math.max(bs, sc[o]); else bd = Math.max(bd, sc[o]);
+      }
+      if (bs > -Infinity) pos.push(bs);
+      if (bd > -Infinity) neg.push(bd);
+    }
+    const threshold = chooseThreshold(pos, neg);
+    if (threshold === null) throw new Error('Suggestions need a calibrated threshold: label a second item of some label.');
+    const rank = (i) => (st.excluded[i] ? 0 : app.clusterOf[i] < 0 ? 1 : 2);
+    const cands = [];
+    for (let i = 0; i < n; i++) if (st.labelOf[i] < 0) cands.push(i);
+    cands.sort((a, b) => rank(a) - rank(b) || a - b);
+    const take = cands.slice(0, Math.max(1, Math.min(20000, Math.floor(5e7 / g))));
+    const groups = new Map();
+    let unknown = 0;
+    for (const i of take) {
+      const top = topK(scoresOf(V, i * d), k);
+      const best = top[0];
+      if (!best || best.score < threshold) { unknown++; continue; }
+      const name = st.labelNames[lab[best.i]];
+      const agree = top.filter((t) => lab[t.i] === lab[best.i]).length / top.length;
+      if (!groups.has(name)) groups.set(name, []);
+      groups.get(name).push({ id: st.ids[i], i, score: best.score, agree, neighbour: st.ids[gal[best.i]] });
+    }
+    const out = [...groups.entries()].map(([label, items]) => ({ label, count: items.length,
+      items: items.sort((a, b) => b.score - a.score || b.agree - a.agree || a.i - b.i) }));
+    const mean = (grp) => grp.items.reduce((s, x) => s + x.score, 0) / grp.items.length;
+    out.sort((a, b) => mean(b) - mean(a) || a.label.localeCompare(b.label));
+    return { threshold, threshold_source: 'auto', gallery: g, candidates: take.length, candidates_total: cands.length,
+      unknown, groups: out };
+  }
+
   async suggestions() {
-    if (!this.served) throw new Error(`Label suggestions ${NEEDS_SERVER}.`);
+    if (!this.served) return this.suggestLocal();
     const got = await this.post('api/suggestions', { limit: 5000 });
     return { ...got, groups: got.groups.map((g) => ({ label: g.label, count: g.count,
       items: g.items.map((s) => ({ ...s, i: this.app.store.index.get(s.id) })) })) };

@@ -129,10 +129,27 @@ def test_static_bundle_splits_in_the_browser_and_keeps_the_sub_groups_after_a_re
     wait_status(page, "2 saved sub-groups")
 
 
-def test_static_bundle_says_suggestions_and_text_search_need_the_server(page, static):
+def test_static_bundle_suggests_labels_in_the_browser_and_accepts_a_group_in_one_key(page, static, bundle):
+    ids = ids_of(bundle)
+    two = [ids[i] for i in range(36) if truth_of(i) == 2]
     open_viewer(page, static)
+    page.evaluate("(ids) => pixplot.select(ids)", two[:3])
+    page.evaluate("pixplot.label('two')")
     page.keyboard.press("o")
-    assert "needs `pixplot serve`" in wait_status(page, "suggestions needs")
+    wait_status(page, "calibrated threshold")
+    assert page.evaluate("pixplot.app.find.state.groups.map((g) => g.label)") == ["two"]
+    suggested = strip_ids(page)[0]
+    assert set(suggested) <= set(two[3:]) and len(suggested) >= 10
+    page.keyboard.press("y")
+    page.evaluate("pixplot.flushed()")
+    page.reload()
+    open_viewer(page, static)
+    labels = page.evaluate("pixplot.state().labels")
+    assert {i for i, lab in labels.items() if lab == "two"} == set(two[:3]) | set(suggested)
+
+
+def test_static_bundle_says_text_search_needs_the_server(page, static):
+    open_viewer(page, static)
     page.keyboard.press("w")
     page.keyboard.type("a <b>cat</b> .*")
     page.keyboard.press("Enter")
