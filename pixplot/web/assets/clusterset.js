@@ -21,7 +21,7 @@ export class ClusterSet {
       const s = byId.get(c) || {};
       const mem = members.subarray(start[c + 1], start[c + 2]);
       const rep = s.representative ?? -1;
-      this.list.push({ id: c, size: mem.length, cohesion: s.cohesion ?? null, members: mem,
+      this.list.push({ id: c, name: s.name ?? null, size: mem.length, cohesion: s.cohesion ?? null, members: mem,
         representative: rep >= 0 ? rep : mem.length ? mem[0] : -1, unlabelled: mem.length, mainLabel: null });
     }
   }

@@ -159,7 +159,7 @@ self.onmessage = async (e) => {
       for (let i = 0; i < items.length; i++) if (want.has(items[i].id)) want.set(items[i].id, i);
       result = {
         clusters: c.clusters.map((x) => ({ id: x.id, size: x.size, representative: want.get(x.representative) ?? -1,
-          cohesion: x.cohesion ?? null })),
+          cohesion: x.cohesion ?? null, name: typeof x.name === 'string' ? x.name : null })),
         noise: (c.noise || []).length,
       };
     }

@@ -32,7 +32,7 @@ export function mountClusters(el, app) {
         onclick: () => app.openCluster(c) },
       mosaic,
       h('div', { className: 'info' },
-        h('div', { className: 'name' }, `Cluster ${cl.id}`),
+        h('div', { className: 'name' }, cl.name ? `${cl.name}` : `Cluster ${cl.id}`),  // --clusters-from names them
         h('div', { className: 'muted' }, `${cl.size} items`,
           cl.cohesion === null || cl.cohesion === undefined ? '' : ` · cohesion ${Number(cl.cohesion).toFixed(2)}`),
         status));
