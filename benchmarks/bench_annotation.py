@@ -19,10 +19,12 @@ the viewer's find and repair tools (issue 13; docs/viewer.md, Find panel), count
    (``POST /api/similar-clusters``) whose majority has the same label are merged into it, one
    ``merge`` event each (after excluding their intruders), so the loop never visits them.
 2. Suggestions (``POST /api/suggestions``): per label group, the right ones are accepted in one
-   action (the wrong ones are left out of the selection, not corrected); repeated while it labels
-   something, as each round has more labels to suggest from.
-3. What is left: split into sub-groups, each sub-group's majority (2 items or more) labelled in one
-   action, then suggestions again, while that labels something; the rest one by one.
+   action; the wrong ones, visible in the group's strip, are labelled one action per true class
+   with two or more of them (a single one waits); repeated while it labels something, as each
+   round has more labels to suggest from.
+3. What is left: split into sub-groups; in each sub-group's strip every class with two or more
+   items is labelled in one action; then suggestions again, while that labels something; the rest
+   one by one.
 
 It reports actions per item, final label accuracy (read back from ``GET /api/state``), and the
 comparison with labelling one by one (one action per item), and with ``--find`` the ratio of the
@@ -30,11 +32,13 @@ two oracles' actions per item (target: at most half, at >= 99 % accuracy). A str
 charges one click per intruder or wrong suggestion picked out by hand. Target: at most
 K + 0.05·N actions for N items in K true classes, at >= 99 % accuracy.
 
-    python benchmarks/bench_annotation.py [--data digits,faces] [--work /tmp/pixplot-bench-annotation]
+    python benchmarks/bench_annotation.py [--data digits,faces,emoji,lfw] [--work /tmp/pixplot-bench-annotation]
 
 ``digits``: the 1,797 demo digits (classic embedder, default UMAP + HDBSCAN build). ``faces``:
 composites of the faces that ship with scikit-image (seeen_ext.faces.synthetic), several
-augmented views per identity, built with the faces detector and face embedder.
+augmented views per identity, built with the faces detector and face embedder. ``emoji``,
+``icons``, ``shapes`` and ``lfw`` (real sets from benchmarks/datasets.py, one folder per class)
+are built with the default options.
 For the faces it then recognises new composites (fresh views of the labelled identities, and
 strangers nobody labelled) against the gallery the oracle just made.
 Prints one summary line and writes benchmarks/results/bench_annotation.json.
@@ -56,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path(__file__).parent / "results" / "bench_annotation.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `benchmarks.datasets`
 
 
 # ---------------------------------------------------------------------------- HTTP
@@ -216,27 +221,38 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         major = Counter(truth[i] for i in ids).most_common(1)[0][0]
         return major, [i for i in ids if truth[i] == major], [i for i in ids if truth[i] != major]
 
+    def by_class(ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for i in ids:
+            out[truth[i]].append(i)
+        return out
+
     def exclude(ids: list[str]) -> None:
         if ids:
             api.event("exclude", ids)
             counts["exclude_actions"] += 1
             counts["clicks"] += len(ids) + 1
 
-    def split_and_label(ids: list[str], kind: str, of: str, main: str | None = None) -> None:
+    def split_and_label(ids: list[str], kind: str, of: str, main: str | None) -> None:
         res = api.post("/api/split", {"items": ids})
         api.event("split", None, groups=[g["items"] for g in res["groups"]], of=of)
         counts["split_actions"] += 1
         counts["clicks"] += 1
         for g in res["groups"]:
             major, rest, intruders = clean(g["items"])
+            if main is None:
+                # Leftovers: in each sub-group's strip, every class with 2 or more items is picked
+                # and labelled (one action each); single items wait for one by one.
+                for name, members in by_class(g["items"]).items():
+                    if len(members) >= 2:
+                        counts["clicks"] += len(members)
+                        label(members, name, kind)
+                continue
             if len(rest) * 2 < len(g["items"]) or len(rest) < 2:
                 continue  # no majority worth an action: the suggestions or one by one take these
-            if main is not None and major != main and major in {truth[i] for i in done}:
+            if major != main and major in {truth[i] for i in done}:
                 continue  # a class already labelled elsewhere: its suggestions will take these
-            if kind == "cluster_label_actions":
-                exclude(intruders)
-            else:
-                counts["clicks"] += len(intruders)  # left out of the selection
+            exclude(intruders)
             label(rest, major, kind)
 
     # 1. Cluster by cluster, with split and merge.
@@ -288,6 +304,13 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
                     counts["clicks"] += len(g["items"]) - len(right)  # left out of the selection
                     label(right, g["label"], "accept_actions")
                     progress += len(right)
+                # The wrong ones, seen in the strip: each true class with 2 or more of them is
+                # picked and labelled in one action (a single one waits for a later round).
+                for name, members in by_class([s["id"] for s in g["items"] if truth[s["id"]] != g["label"]]).items():
+                    if len(members) >= 2:
+                        counts["clicks"] += len(members)
+                        label(members, name, "correct_group_actions")
+                        progress += len(members)
             rounds.append({"candidates": res["candidates"], "accepted": progress, "wrong": wrong,
                            "unknown": res["unknown"], "threshold": res["threshold"]})
             if not progress:
@@ -301,7 +324,7 @@ def annotate_find(api: Api, truth: dict[str, str]) -> dict[str, Any]:
         if len(left) < 4:
             break
         before = len(done)
-        split_and_label(left, "leftover_group_actions", "leftovers")
+        split_and_label(left, "leftover_group_actions", "leftovers", main=None)
         suggest_rounds()
         if len(done) == before:
             break
@@ -376,6 +399,26 @@ def faces_bundle(work: Path, identities: int, views: int, per_image: int, seed: 
         for j, it in enumerate(its):
             truth[it["id"]] = found.get(j, "_not_a_face")
     return out, truth
+
+
+def dataset_bundle(work: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """One of benchmarks/datasets.py's labelled sets (emoji, icons, shapes; ``lfw`` for its faces)
+    written as a folder per class and built with the default options; the class is the folder."""
+    from benchmarks import datasets
+    from pixplot.bundle import open_bundle
+    from pixplot.pipeline import BuildOptions, build
+
+    set_name = "faces" if name == "lfw" else name
+    images = work / "sets"
+    if not (images / set_name).is_dir():
+        try:
+            datasets.write(set_name, images)
+        except datasets.Unavailable as exc:
+            raise SystemExit(f"--data {name}: {exc}") from exc
+    out = work / f"{name}-bundle"
+    build(BuildOptions(images=str(images / set_name), out_dir=str(out), progress=False))
+    b = open_bundle(out)
+    return out, {it["id"]: Path(it["source"]).parts[0] for it in b.items}
 
 
 def recognise_new_faces(work: Path, bundle: Path, identities: int, strangers: int = 20,
@@ -465,8 +508,10 @@ def main() -> None:
             bundle, truth = digits_bundle(work)
         elif name == "faces":
             bundle, truth = faces_bundle(work, args.identities, args.views, args.per_image)
+        elif name in ("emoji", "icons", "shapes", "lfw"):
+            bundle, truth = dataset_bundle(work, name)
         else:
-            raise SystemExit(f"--data {name}: choose digits or faces")
+            raise SystemExit(f"--data {name}: choose digits, faces, emoji, icons, shapes or lfw")
         build_s = time.perf_counter() - t
         with (work / f"{name}-truth.csv").open("w", encoding="utf-8") as f:  # for `pixplot evaluate --truth`
             f.write("item_id,label\n" + "".join(f"{i},{lab}\n" for i, lab in truth.items()))
