@@ -1,8 +1,15 @@
-"""UMAP + HDBSCAN on synthetic 512-d embeddings with known clusters.
+"""Layout + clusters, side by side: umap-learn and hdbscan as a user calls them against ours
+(pixplot.project.UMAPProjector + pixplot.cluster.HDBSCANClusterer), on the same synthetic 512-d
+embeddings with 20 known clusters, each contender in its own fresh process (so each pays its
+own start-up, as a build does).
 
-Reports seconds per stage and how many known clusters were recovered (a known cluster counts
-as recovered when one found cluster holds most of it and is mostly it: Jaccard >= 0.5).
-Usage: python benchmarks/bench_layout.py [--sizes 10000,100000]
+Stock: ``umap.UMAP(metric="cosine", random_state=24).fit_transform(X)`` (its own neighbour
+search, default epochs), then ``hdbscan.HDBSCAN(min_cluster_size=m).fit_predict(layout)``.
+Reports seconds (wall and CPU), the ratio, 15-NN preservation, clusters recovered (a known
+cluster counts when one found cluster holds most of it and is mostly it: Jaccard >= 0.5), ARI
+against the known clusters and between the two clusterings.
+Usage: python benchmarks/bench_layout.py [--sizes 10000,100000] [--timeout 1800]
+Prints one summary line; writes benchmarks/results/bench_layout.json.
 """
 
 from __future__ import annotations
@@ -10,65 +17,82 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
-from pixplot.cluster import HDBSCANClusterer
-from pixplot.project import UMAPProjector
-
-
-def synthetic(n: int, k: int = 20, d: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, d)).astype(np.float32)
-    y = rng.integers(0, k, n)
-    X = centres[y] + rng.normal(scale=0.6, size=(n, d)).astype(np.float32)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return X, y
+sys.path.insert(0, str(Path(__file__).parent))
+from common import knn_preservation, recovered, synthetic, timed  # noqa: E402
 
 
-def recovered(y: np.ndarray, labels: np.ndarray) -> int:
-    count = 0
-    for c in np.unique(y):
-        truth = y == c
-        found = labels[truth]
-        found = found[found >= 0]
-        if len(found) == 0:
-            continue
-        best = np.bincount(found).argmax()
-        pred = labels == best
-        jaccard = (truth & pred).sum() / (truth | pred).sum()
-        count += jaccard >= 0.5
-    return int(count)
+def stock(X: np.ndarray, mcs: int) -> tuple[np.ndarray, np.ndarray, float]:
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import hdbscan
+    import umap
+
+    t = time.perf_counter()
+    P = umap.UMAP(metric="cosine", random_state=24).fit_transform(X)
+    layout_s = time.perf_counter() - t
+    return P, hdbscan.HDBSCAN(min_cluster_size=mcs).fit_predict(P), layout_s
+
+
+def ours(X: np.ndarray, mcs: int) -> tuple[np.ndarray, np.ndarray, float]:
+    from pixplot.cluster import HDBSCANClusterer
+    from pixplot.project import UMAPProjector
+
+    t = time.perf_counter()
+    P = UMAPProjector(seed=24).project(X)
+    layout_s = time.perf_counter() - t
+    return P, HDBSCANClusterer(min_cluster_size=mcs).cluster(P), layout_s
 
 
 def main() -> None:
+    from sklearn.metrics import adjusted_rand_score
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per contender and size")
     args = ap.parse_args()
-    results = []
-    for n in [int(s) for s in args.sizes.split(",")]:
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
         X, y = synthetic(n)
-        t = time.perf_counter()
-        P = UMAPProjector(seed=24).project(X)
-        t_umap = time.perf_counter() - t
-        t = time.perf_counter()
-        labels = HDBSCANClusterer(min_cluster_size=max(15, n // 1000)).cluster(P)
-        t_hdb = time.perf_counter() - t
-        r = {"n": n, "known_clusters": 20, "umap_s": round(t_umap, 1), "hdbscan_s": round(t_hdb, 2),
-             "total_s": round(t_umap + t_hdb, 1), "recovered": recovered(y, labels),
-             "found": int(labels.max() + 1), "noise": float((labels < 0).mean()),
-             "ari": round(float(adjusted_rand_score(y, labels)), 3), "cores": len(os.sched_getaffinity(0))}
-        results.append(r)
-        print(json.dumps(r), flush=True)
+        mcs = max(15, n // 1000)
+        row: dict = {"items": n, "known_clusters": 20, "min_cluster_size": mcs, "cores": len(os.sched_getaffinity(0))}
+        labels = {}
+        for name, fn in (("stock", stock), ("ours", ours)):
+            r = timed(fn, X, mcs, timeout=args.timeout)
+            out = r.pop("result", None)
+            if out is not None:
+                P, labels[name], layout_s = out
+                r.update(layout_seconds=round(layout_s, 1), knn15_preserved=round(knn_preservation(X, P), 3),
+                         recovered=recovered(y, labels[name]), found=int(labels[name].max() + 1),
+                         noise=round(float((labels[name] < 0).mean()), 4),
+                         ari=round(float(adjusted_rand_score(y, labels[name])), 3))
+            row[name] = r
+        if len(labels) == 2:
+            row["ari_ours_vs_stock_clusters"] = round(float(adjusted_rand_score(labels["stock"], labels["ours"])), 3)
+        s, o = row["stock"], row["ours"]
+        if "seconds" in o:
+            row["ratio"] = (round(s["seconds"] / o["seconds"], 1) if "seconds" in s
+                            else f"> {s['timeout'] / o['seconds']:.1f}")
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     out = Path(__file__).parent / "results" / "bench_layout.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+    out.write_text(json.dumps(rows, indent=1))
+
+    def secs(r: dict) -> str:
+        return f"{r['seconds']}s" if "seconds" in r else f">{r['timeout']:.0f}s"
+
     print("bench_layout: " + "; ".join(
-        f"{r['n']:,} items {r['total_s']}s (umap {r['umap_s']}s), {r['recovered']}/20 clusters recovered"
-        for r in results))
+        f"{r['items']:,} items: stock {secs(r['stock'])} vs ours {secs(r['ours'])} (x{r.get('ratio', '?')}), "
+        f"15-NN kept {r['stock'].get('knn15_preserved', '-')} vs {r['ours'].get('knn15_preserved', '-')}, "
+        f"recovered {r['stock'].get('recovered', '-')} vs {r['ours'].get('recovered', '-')}/20"
+        for r in rows))
 
 
 if __name__ == "__main__":

@@ -100,8 +100,35 @@ def synthetic(n: int, k: int = 50, d: int = 512, seed: int = 0) -> tuple[np.ndar
     return X, y
 
 
-def layout_one(n: int, sample: int) -> dict:
-    """One size, in this process: sample-fit layout, then HDBSCAN on it as the build does."""
+def _cpu_s() -> float:
+    """CPU seconds of this process so far (user + system, every thread): on a shared machine
+    this moves far less with other load than wall time does."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _write_bundle_files(out: Path, X: np.ndarray, P: np.ndarray, labels: np.ndarray, clusters: list) -> None:
+    """The bundle files a build writes for a collection this size (items, embeddings, layout,
+    labels, clusters), streamed to disk (no in-memory copy of the embeddings)."""
+    data = out / "data"
+    (data / "layouts").mkdir(parents=True, exist_ok=True)
+    (data / "clusters").mkdir(parents=True, exist_ok=True)
+    with open(data / "items.json", "w") as f:
+        json.dump({"items": [{"id": str(i), "source": f"img_{i}.jpg"} for i in range(len(X))]}, f)
+    with open(data / "embeddings.npy", "wb") as f:
+        np.save(f, X)
+    (data / "layouts" / "umap.f32").write_bytes(P.astype("<f4").tobytes())
+    (data / "clusters" / "hdbscan.i32").write_bytes(labels.astype("<i4").tobytes())
+    with open(data / "clusters" / "hdbscan.json", "w") as f:
+        json.dump({"clusters": clusters}, f)
+
+
+def layout_one(n: int, sample: int, stock_timeout: float) -> dict:
+    """One size, in this process: the sample-fit layout, our clustering of it, the bundle files,
+    then (for the ratio) stock single-core HDBSCAN on the whole layout, given ``stock_timeout``
+    seconds of wall time (it runs in a child process so that it can be stopped)."""
+    import multiprocessing as mp
+
     from sklearn.metrics import adjusted_rand_score
 
     from pixplot.cluster import HDBSCANClusterer, describe_clusters, relabel_by_size
@@ -111,32 +138,60 @@ def layout_one(n: int, sample: int) -> dict:
 
     X, y = synthetic(n)
     ex = LocalExecutor(2)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _cpu_s()
     P, report = sample_fit_layout(UMAPProjector(seed=24), X, min(sample, n // 2), ex, Path(tempfile.mkdtemp()))
-    layout_s = time.perf_counter() - t
+    layout_s, layout_cpu = time.perf_counter() - t, _cpu_s() - c
     ex.close()
     own, kids = peak_rss_mib()
-    # The layout's figures first, so a clustering that runs past --timeout still leaves them.
-    print(json.dumps({"items": n, "sample": report.sample, "layout_seconds": round(layout_s, 1),
-                      "fit_seconds": report.fit_seconds, "transform_seconds": report.transform_seconds,
-                      "pca_seconds": report.pca_seconds, "peak_rss_mib_driver": own,
-                      "peak_rss_mib_worker": kids, "input_mib": round(X.nbytes / 2**20, 1)}), flush=True)
+    r: dict = {"items": n, "sample": report.sample, "layout_seconds": round(layout_s, 1),
+               "layout_cpu_seconds_driver": round(layout_cpu, 1),
+               "fit_seconds": report.fit_seconds, "transform_seconds": report.transform_seconds,
+               "pca_seconds": report.pca_seconds, "peak_rss_mib_driver": own,
+               "peak_rss_mib_worker": kids, "input_mib": round(X.nbytes / 2**20, 1)}
+    print(json.dumps(r), flush=True)  # the layout's figures first, in case clustering runs out of time
+
+    t, c = time.perf_counter(), _cpu_s()
+    ours = HDBSCANClusterer(min_cluster_size=15).cluster(P)
+    r["cluster_seconds"] = round(time.perf_counter() - t, 1)
+    r["cluster_cpu_seconds"] = round(_cpu_s() - c, 1)
     t = time.perf_counter()
-    labels = HDBSCANClusterer(min_cluster_size=15).cluster(P)
-    hdbscan_s = time.perf_counter() - t
+    labels, _ = relabel_by_size(ours)
+    clusters = describe_clusters(labels, X, [str(i) for i in range(n)])
+    out = Path(tempfile.mkdtemp(prefix="bench-scale-bundle-"))
+    _write_bundle_files(out, X, P, labels, clusters)
+    r["bundle_seconds"] = round(time.perf_counter() - t, 1)
+    r["end_to_end_seconds"] = round(layout_s + r["cluster_seconds"] + r["bundle_seconds"], 1)
+    r["clusters"], r["noise"] = int(labels.max() + 1), round(float((labels < 0).mean()), 4)
+    r["ari_vs_truth"] = round(float(adjusted_rand_score(y, labels)), 4)
+    r["peak_rss_mib_driver"], r["peak_rss_mib_worker"] = peak_rss_mib()
+    print(json.dumps(r), flush=True)
+    del X, clusters
+
+    # Stock: hdbscan as a user calls it on the whole layout, single core.
+    np.save(out / "layout.npy", P)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        job = pool.apply_async(_stock_hdbscan, (str(out / "layout.npy"),))
+        try:
+            stock, stock_s = job.get(timeout=stock_timeout)
+            r["stock_hdbscan_seconds"] = round(stock_s, 1)
+            r["cluster_ratio_vs_stock"] = round(stock_s / max(r["cluster_seconds"], 1e-3), 1)
+            r["ari_vs_stock"] = round(float(adjusted_rand_score(stock, ours)), 4)
+            r["stock_ari_vs_truth"] = round(float(adjusted_rand_score(y, stock)), 4)
+        except mp.TimeoutError:
+            r["stock_hdbscan_seconds"] = f"> {stock_timeout:.0f} (stopped)"
+            r["cluster_ratio_vs_stock"] = f"> {stock_timeout / max(r['cluster_seconds'], 1e-3):.0f}"
+            pool.terminate()
+    return r
+
+
+def _stock_hdbscan(path: str) -> tuple[np.ndarray, float]:
+    import hdbscan
+
+    P = np.load(path).astype(np.float64)
     t = time.perf_counter()
-    labels, _ = relabel_by_size(labels)
-    clusters = describe_clusters(labels, X, [str(i) for i in range(n)]) if labels.max() < 5000 else None
-    describe_s = time.perf_counter() - t
-    own, kids = peak_rss_mib()
-    return {"items": n, "sample": report.sample, "layout_seconds": round(layout_s, 1),
-            "fit_seconds": report.fit_seconds, "transform_seconds": report.transform_seconds,
-            "pca_seconds": report.pca_seconds, "hdbscan_seconds": round(hdbscan_s, 1),
-            "relabel_describe_seconds": round(describe_s, 1) if clusters is not None else None,
-            "clusters": int(labels.max() + 1), "noise": round(float((labels < 0).mean()), 4),
-            "ari": round(float(adjusted_rand_score(y, labels)), 4),
-            "peak_rss_mib_driver": own, "peak_rss_mib_worker": kids,
-            "input_mib": round(X.nbytes / 2**20, 1)}
+    labels = hdbscan.HDBSCAN(min_cluster_size=15).fit_predict(P)
+    return labels, time.perf_counter() - t
 
 
 def projection(rates: dict) -> dict:
@@ -172,15 +227,17 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--sample", type=int, default=200_000)
-    ap.add_argument("--timeout", type=int, default=1800, help="seconds per size (layout, then clustering)")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds per size (everything)")
+    ap.add_argument("--stock-timeout", type=int, default=1200, help="seconds for stock HDBSCAN per size")
     ap.add_argument("--skip-rates", action="store_true")
+    ap.add_argument("--out", default=str(RESULTS / "bench_scale.json"), help="result JSON (kept entries are updated)")
     ap.add_argument("--layout-one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.layout_one:
-        print(json.dumps(layout_one(args.layout_one, args.sample)))
+        print(json.dumps(layout_one(args.layout_one, args.sample, args.stock_timeout)))
         return
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "bench_scale.json"
+    path = Path(args.out)
+    path.parent.mkdir(parents=True, exist_ok=True)
     result: dict = json.loads(path.read_text()) if path.is_file() else {}
     result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if not args.skip_rates:
@@ -190,7 +247,8 @@ def main() -> None:
     layouts = result.setdefault("layouts", {})
     for n in (int(s) for s in args.sizes.split(",") if s):
         try:
-            r = subprocess.run([sys.executable, __file__, "--layout-one", str(n), "--sample", str(args.sample)],
+            r = subprocess.run([sys.executable, __file__, "--layout-one", str(n), "--sample", str(args.sample),
+                                "--stock-timeout", str(args.stock_timeout)],
                                capture_output=True, text=True, timeout=args.timeout)
             lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
             layouts[str(n)] = json.loads(lines[-1]) if lines else {"error": r.stderr[-800:]}
@@ -198,7 +256,7 @@ def main() -> None:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
             lines = [ln for ln in out.splitlines() if ln.startswith("{")]
             layouts[str(n)] = {**(json.loads(lines[-1]) if lines else {}),
-                               "error": f"clustering unfinished after {args.timeout} s" if lines
+                               "error": f"unfinished after {args.timeout} s" if lines
                                else f"layout unfinished after {args.timeout} s"}
         path.write_text(json.dumps(result, indent=1))
     sr = result.get("stage_rates", {})
@@ -207,12 +265,15 @@ def main() -> None:
         parts.append(f"embed local {sr['local']['embed_images_per_s']}/s ray {sr['ray']['embed_images_per_s']}/s "
                      f"(ratio {sr['ray_vs_local_embed']})")
     for n, r in layouts.items():
-        if "hdbscan_seconds" in r:
-            parts.append(f"{int(n):,}: {r['layout_seconds']}s layout + {r['hdbscan_seconds']}s hdbscan, "
-                         f"{r['peak_rss_mib_driver']:.0f} MiB peak, ARI {r['ari']}")
+        if "end_to_end_seconds" in r:
+            parts.append(f"{int(n):,}: {r['layout_seconds']}s layout + {r['cluster_seconds']}s clusters "
+                         f"(stock hdbscan {r.get('stock_hdbscan_seconds', '?')}s, ratio "
+                         f"{r.get('cluster_ratio_vs_stock', '?')}, ARI vs stock {r.get('ari_vs_stock', '-')}) + "
+                         f"{r['bundle_seconds']}s bundle = {r['end_to_end_seconds']}s, "
+                         f"{r['peak_rss_mib_driver'] / 1024:.1f} GiB peak, ARI vs truth {r['ari_vs_truth']}")
         elif "layout_seconds" in r:
             parts.append(f"{int(n):,}: {r['layout_seconds']}s layout, {r['peak_rss_mib_driver']:.0f} MiB peak; "
-                         + r["error"])
+                         + r.get("error", ""))
         else:
             parts.append(f"{int(n):,}: " + r.get("error", "?")[:80])
     print("bench_scale: " + "; ".join(parts))

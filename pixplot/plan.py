@@ -109,10 +109,15 @@ class BuildPlan:
                 and self.cluster_on != "umap" and not o.clusters_from):
             self.cluster_on, self.cluster_name = "umap", "hdbscan"
             self.clusterer = create("clusterer", "hdbscan", min_cluster_size=o.min_cluster_size,
-                                    min_samples=o.min_samples)
+                                    min_samples=o.min_samples, seed=o.seed)
             if "umap" not in self.projectors:
                 self.projectors.update(_projectors(o, ["umap"], {}))
-            self.notes.append(f"{n_items} items: clustered with hdbscan on the 2-D UMAP layout "
+            from pixplot.gpu import use_cuml
+
+            sampled = getattr(self.clusterer, "fit_sample", 0) or 0
+            how = (f" (fitted on a seeded sample of {sampled}, the rest by their nearest sample points)"
+                   if 0 < sampled < n_items and not use_cuml() else "")
+            self.notes.append(f"{n_items} items: clustered with hdbscan on the 2-D UMAP layout{how} "
                               "(choose with --cluster-on)")
 
 

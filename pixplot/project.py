@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from pixplot.knn import knn_graph
 from pixplot.plugins import LayoutContext, Projector
+from pixplot.tsne import TSNE_FIT_SAMPLE
 
 
 def reduce_dims(X: np.ndarray, n_components: int = 50, seed: int = 24) -> np.ndarray:
@@ -88,8 +89,19 @@ class UMAPProjector(Projector):
         self.n_epochs = n_epochs  # None: default_epochs(n)
         self.fit_sample = fit_sample
 
+    @classmethod
+    def backend(cls) -> str:
+        """Which implementation runs here (``pixplot plugins``)."""
+        from pixplot.gpu import backend_note
+
+        return backend_note("umap-learn")
+
     def cache_id(self, n: int) -> str:
-        """The layout cache's key for ``n`` points: a sample fit gives a different layout."""
+        """The layout cache's key for ``n`` points: a sample fit (CPU) or cuML gives a different layout."""
+        from pixplot.gpu import use_cuml
+
+        if use_cuml():
+            return self.id + "cuml"
         return self.id + (f"sample{self.fit_sample}" if n > self.fit_sample else "")
 
     def fit(self, X: np.ndarray):
@@ -122,9 +134,15 @@ class UMAPProjector(Projector):
     def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
         """Fit on every point, or above ``fit_sample`` points (with a context to run on) fit a
         seeded sample and place the rest on the context's executor (:mod:`pixplot.sample_fit`)."""
+        from pixplot import gpu
+
         n = len(X)
         if n < 4:
             return _tiny_layout(n)
+        if gpu.use_cuml():  # every point on the GPU: millions take seconds, no sample needed
+            return normalize_layout(gpu.umap_layout(
+                X, n_neighbors=max(2, min(self.n_neighbors, n - 1)), min_dist=self.min_dist, metric=self.metric,
+                seed=self.seed, n_epochs=self.n_epochs))
         if n > self.fit_sample and context is not None and context.executor is not None:
             from pixplot.sample_fit import sample_fit_layout
 
@@ -139,26 +157,56 @@ class UMAPProjector(Projector):
 
 
 class TSNEProjector(Projector):
+    """openTSNE (FFT gradients, every core, neighbours from :mod:`pixplot.knn`); above
+    ``tsne_fit_sample`` points it fits a seeded sample and places the rest with the fitted model
+    (:mod:`pixplot.tsne`). scikit-learn's t-SNE, used before, is impractical past tens of
+    thousands of points (benchmarks/bench_tsne.py measures both)."""
+
     name: ClassVar[str] = "tsne"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
+    options: ClassVar[dict[str, dict[str, Any]]] = {
+        "tsne_fit_sample": {"type": int, "metavar": "N", "help": "tsne layout: above N items, fit a seeded "
+                            f"sample of N and place the rest with the fitted model (default {TSNE_FIT_SAMPLE})"},
+    }
+    #: How many points are fitted does not change the id: :meth:`cache_id` adds it when it applies.
+    id_excludes: ClassVar[tuple[str, ...]] = ("tsne_fit_sample",)
 
     def __init__(self, perplexity: float = 30.0, metric: str = "cosine", seed: int = 24,
-                 pca_dims: int = 50):
+                 pca_dims: int = 50, tsne_fit_sample: int | None = None):
         self.perplexity = perplexity
         self.metric = metric
         self.seed = seed
         self.pca_dims = pca_dims
+        self.tsne_fit_sample = tsne_fit_sample  # None: TSNE_FIT_SAMPLE
+
+    @property
+    def fit_sample(self) -> int:
+        return TSNE_FIT_SAMPLE if self.tsne_fit_sample is None else self.tsne_fit_sample
+
+    def cache_id(self, n: int) -> str:
+        """The layout cache's key for ``n`` points: a sample fit gives a different layout."""
+        return self.id + (f"sample{self.fit_sample}" if self.fit_sample and n > self.fit_sample else "")
 
     def project(self, X: np.ndarray, *, context: LayoutContext | None = None) -> np.ndarray:
-        from sklearn.manifold import TSNE
+        from pixplot.tsne import tsne_layout
 
         n = len(X)
         if n < 4:
             return _tiny_layout(n)
-        Xr = reduce_dims(X, self.pca_dims, self.seed)
-        perplexity = min(self.perplexity, max(1.0, (n - 1) / 3))
-        P = TSNE(n_components=2, perplexity=perplexity, metric=self.metric, init="pca",
-                 random_state=self.seed).fit_transform(Xr)
+        m = self.fit_sample
+        if m and n > m:  # PCA fitted on the sample rows, applied in chunks (no float64 copy of X)
+            from pixplot.sample_fit import pca_in_chunks
+
+            rng = np.random.default_rng(self.seed)
+            Xr = pca_in_chunks(X, self.pca_dims, np.sort(rng.choice(n, m, replace=False)), self.seed)
+        else:
+            Xr = reduce_dims(X, self.pca_dims, self.seed)
+        P, report = tsne_layout(Xr, self.perplexity, self.metric, self.seed, m)
+        if context is not None and report.sample < n:
+            context.report["tsne_fit"] = report.to_json()
+            context.note(f"t-SNE fitted on a seeded sample of {report.sample} of {n} items, the rest placed "
+                         f"by the fitted model ({report.fit_seconds:.0f} s fit, {report.transform_seconds:.0f} s "
+                         "placement)")
         return normalize_layout(P)
 
 

@@ -29,14 +29,13 @@ def seeded_sample(n: int, size: int, seed: int) -> np.ndarray:
 def neighbour_finder(sample_points: np.ndarray, seed: int = 24) -> Callable[[np.ndarray, int], np.ndarray]:
     """A function giving row numbers (into ``sample_points``) of each query's ``k`` nearest sample
     points, euclidean, nearest first: a k-d tree on every core for layouts (up to 8 dimensions),
-    faiss (:mod:`pixplot.knn`) above, or the k-d tree again without faiss."""
-    index = None
+    a :class:`pixplot.knn.VectorIndex` above, or the k-d tree again without faiss."""
     if sample_points.shape[1] > 8:
-        from pixplot.knn import build_index
+        from pixplot.knn import VectorIndex, available
 
-        index = build_index(sample_points, "euclidean", seed)
-    if index is not None:
-        return lambda Q, k: index.search(Q, k)[0].astype(np.int64)
+        if available("euclidean"):
+            index = VectorIndex(sample_points, metric="euclidean", seed=seed)
+            return lambda Q, k: index.search(Q, k).indices
     from scipy.spatial import cKDTree
 
     tree = cKDTree(sample_points)

@@ -13,6 +13,7 @@ from sklearn.datasets import make_blobs
 from pixplot import gpu
 from pixplot.cluster import HDBSCANClusterer
 from pixplot.errors import UserError
+from pixplot.project import UMAPProjector
 
 pytestmark = pytest.mark.skipif(gpu._probe() != "cuML not installed", reason="cuML is installed here")
 
@@ -60,3 +61,37 @@ def test_with_cuml_the_same_clusterer_name_hands_the_whole_set_to_cuml(monkeypat
     assert labels.tolist() == (np.arange(1000) % 3).tolist() and labels.dtype == np.int64
     assert seen == {"min_cluster_size": 25, "min_samples": 5, "eps": 0.0, "output_type": "numpy",
                     "rows": 1000, "dtype": np.float32}
+
+
+def test_umap_says_it_runs_umap_learn_on_the_cpu_without_cuml(monkeypatch):
+    monkeypatch.delenv(gpu.ENV, raising=False)
+    assert UMAPProjector.backend() == "umap-learn (CPU; cuML not installed)"
+    assert UMAPProjector().cache_id(10) == UMAPProjector().id
+
+
+def test_with_cuml_the_umap_name_fits_every_point_on_the_gpu_with_cosine_as_unit_euclidean(monkeypatch):
+    # A stand-in with cuML's UMAP signature (see the HDBSCAN test above for why).
+    seen = {}
+
+    class UMAP:
+        def __init__(self, **kw):
+            seen.update(kw)
+
+        def fit_transform(self, X):
+            seen["norms"] = np.linalg.norm(X, axis=1)
+            return X[:, :2] * 10
+
+    manifold = types.ModuleType("cuml.manifold")
+    manifold.UMAP = UMAP
+    monkeypatch.setitem(sys.modules, "cuml", types.ModuleType("cuml"))
+    monkeypatch.setitem(sys.modules, "cuml.manifold", manifold)
+    monkeypatch.setattr(gpu, "_probe", lambda: None)
+    assert UMAPProjector.backend() == "cuml (GPU)"
+    X = np.random.default_rng(0).normal(size=(500, 8)) * 3
+    proj = UMAPProjector(seed=7, n_epochs=50, fit_sample=100)
+    P = proj.project(X)
+    assert P.shape == (500, 2) and np.isclose(np.abs(P).max(), 1.0, atol=1e-5)
+    assert np.allclose(seen.pop("norms"), 1.0, atol=1e-5)
+    assert seen == {"n_neighbors": 15, "n_components": 2, "min_dist": 0.1, "metric": "euclidean", "n_epochs": 50,
+                    "random_state": 7, "init": "spectral", "output_type": "numpy"}
+    assert proj.cache_id(500).endswith("cuml")
