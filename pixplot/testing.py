@@ -127,21 +127,7 @@ def write_synthetic_bundle(
                        np.uint8)
     shade = (0.7 + 0.3 * rng.random(n))[:, None]
     colours = (palette[labels] * shade).astype(np.uint8)
-    categories = np.array(["cat", "dog", "bird"])
-
-    records = []
-    for i in range(n):
-        rec = {
-            "id": ids[i], "source": f"img_{i:07d}.jpg", "sha256": shas[i], "width": 64, "height": 64,
-            "box": None, "landmarks": None, "score": None, "class": None,
-            "thumb": f"thumbs/{ids[i]}.jpg", "original": None, "cell": [cell_size, cell_size],
-            "meta": {"category": str(categories[i % 3])},
-        }
-        if detections:
-            rec.update(box=[16, 16, 64, 64], landmarks=[[32, 40], [64, 40]], score=0.99, **{"class": "face"},
-                       original=f"originals/{shas[i][:16]}.jpg", width=64, height=64)
-        records.append(rec)
-    w.items(records)
+    w.items(_records(ids, shas, cell_size, detections))
 
     emb = rng.normal(size=(n, 8)).astype("<f4")
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
@@ -159,17 +145,7 @@ def write_synthetic_bundle(
     w.clustering("kmeans", labels, cl, ids, method="kmeans", on="umap", params={"k": k})
 
     geo = AtlasGeometry.for_items(max(n, 1), cell_size, atlas_size)
-    for file, jpg in zip(geo.files, _atlas_images(colours, geo), strict=True):
-        (data / file).parent.mkdir(exist_ok=True)
-        (data / file).write_bytes(jpg)
-    if thumbs:
-        (data / "thumbs").mkdir(exist_ok=True)
-        for i in range(n):
-            (data / "thumbs" / f"{ids[i]}.jpg").write_bytes(_jpeg(tuple(int(v) for v in colours[i]), 128))
-    if detections:
-        (data / "originals").mkdir(exist_ok=True)
-        for i in range(n):
-            (data / "originals" / f"{shas[i][:16]}.jpg").write_bytes(_jpeg(tuple(int(v) for v in colours[i]), 96))
+    _write_images(data, geo, colours, ids, shas, thumbs=thumbs, originals=detections)
     w.skipped([])
     if web:
         w.viewer()
@@ -183,3 +159,38 @@ def write_synthetic_bundle(
         thumbs={"dir": "thumbs", "size": 128}, metadata_fields=["category"],
     ))
     return out
+
+
+def _records(ids: list[str], shas: list[str], cell_size: int, detections: bool) -> list[dict]:
+    """Item records as the build writes them; with `detections`, each item is a face in its own original."""
+    categories = ("cat", "dog", "bird")
+    records = []
+    for i, (iid, sha) in enumerate(zip(ids, shas, strict=True)):
+        rec = {
+            "id": iid, "source": f"img_{i:07d}.jpg", "sha256": sha, "width": 64, "height": 64,
+            "box": None, "landmarks": None, "score": None, "class": None,
+            "thumb": f"thumbs/{iid}.jpg", "original": None, "cell": [cell_size, cell_size],
+            "meta": {"category": categories[i % 3]},
+        }
+        if detections:
+            rec.update(box=[16, 16, 64, 64], landmarks=[[32, 40], [64, 40]], score=0.99, **{"class": "face"},
+                       original=f"originals/{sha[:16]}.jpg", width=64, height=64)
+        records.append(rec)
+    return records
+
+
+def _write_images(data: Path, geo: AtlasGeometry, colours: np.ndarray, ids: list[str], shas: list[str], *,
+                  thumbs: bool, originals: bool) -> None:
+    """Atlas sheets always; previews and originals (plain colour squares) when asked for."""
+    for file, jpg in zip(geo.files, _atlas_images(colours, geo), strict=True):
+        (data / file).parent.mkdir(exist_ok=True)
+        (data / file).write_bytes(jpg)
+    rgb = [tuple(int(v) for v in c) for c in colours]
+    if thumbs:
+        (data / "thumbs").mkdir(exist_ok=True)
+        for iid, c in zip(ids, rgb, strict=True):
+            (data / "thumbs" / f"{iid}.jpg").write_bytes(_jpeg(c, 128))
+    if originals:
+        (data / "originals").mkdir(exist_ok=True)
+        for sha, c in zip(shas, rgb, strict=True):
+            (data / "originals" / f"{sha[:16]}.jpg").write_bytes(_jpeg(c, 96))
