@@ -153,6 +153,41 @@ def _check_dest(bundle: Bundle, dest: Path) -> None:
         raise UserError(f"{dest}: already exists and is not an empty folder; choose a new folder")
 
 
+def _rewritten(bundle: Bundle, snapshot: dict[str, Any], res: ShareResult) -> dict[str, bytes]:
+    """The files the shared copy holds in a form of its own: the public manifest, the items (an original
+    that cannot be found is dropped and named in ``res``) and the baked labels."""
+    items = json.loads(json.dumps(bundle.items))
+    for it in items:
+        orig = it.get("original")
+        if not orig or (bundle.data / orig).is_file():  # follows the link; a dangling one is missing
+            continue
+        if it["source"] not in res.originals_missing:
+            res.originals_missing.append(it["source"])
+        it["original"] = None
+    manifest = public_manifest(bundle.manifest)
+    return {
+        "data/manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"),
+        "data/" + manifest["items"]: json.dumps({"items": items}, ensure_ascii=False,
+                                                separators=(",", ":")).encode("utf-8"),
+        "data/" + BAKED: json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+    }
+
+
+def _copy_into(sink: _Sink, files: list[tuple[str, Path]], rewritten: dict[str, bytes], res: ShareResult,
+               total: int, progress: Callable[[int, int], None] | None) -> None:
+    """Every file into the sink, the manifest last, as a build writes it."""
+    for done, (rel, src) in enumerate(files, 1):
+        sink.add_file(rel, src)
+        if rel.startswith("data/originals/"):
+            res.originals += 1
+        if progress and done % 200 == 0:
+            progress(done, total)
+    for rel, blob in rewritten.items():
+        if rel != "data/manifest.json":
+            sink.add_bytes(rel, blob)
+    sink.add_bytes("data/manifest.json", rewritten["data/manifest.json"])
+
+
 def share_bundle(bundle_path: str | Path, dest: str | Path | None = None, zip_path: str | Path | None = None,
                  progress: Callable[[int, int], None] | None = None) -> ShareResult:
     """Write the shared copy of a bundle to the folder ``dest`` and/or the zip ``zip_path``.
@@ -172,24 +207,7 @@ def share_bundle(bundle_path: str | Path, dest: str | Path | None = None, zip_pa
     snapshot = baked_labels(bundle)
     res.labelled, res.excluded = len(snapshot["labels"]), len(snapshot["excluded"])
 
-    items = json.loads(json.dumps(bundle.items))
-    for it in items:
-        orig = it.get("original")
-        if not orig:
-            continue
-        p = bundle.data / orig
-        if p.is_file():  # follows the link; a dangling one is missing
-            continue
-        if it["source"] not in res.originals_missing:
-            res.originals_missing.append(it["source"])
-        it["original"] = None
-    manifest = public_manifest(bundle.manifest)
-    rewritten = {
-        "data/manifest.json": json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"),
-        "data/" + manifest["items"]: json.dumps({"items": items}, ensure_ascii=False,
-                                                separators=(",", ":")).encode("utf-8"),
-        "data/" + BAKED: json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-    }
+    rewritten = _rewritten(bundle, snapshot, res)
     files = list(_viewer_files()) + [(rel, src) for rel, src in _data_files(bundle) if rel not in rewritten]
     files = [(rel, src) for rel, src in files if src.is_file()]  # dangling originals were reported above
     # A gzip sibling of a rewritten file would be stale: drop it (the uncompressed file is there).
@@ -211,18 +229,7 @@ def share_bundle(bundle_path: str | Path, dest: str | Path | None = None, zip_pa
             zf = zipfile.ZipFile(tmp_zip, "w", allowZip64=True)
         sink = _Sink(tmp_dir, zf)
         try:
-            done = 0
-            for rel, src in files:
-                sink.add_file(rel, src)
-                if rel.startswith("data/originals/"):
-                    res.originals += 1
-                done += 1
-                if progress and done % 200 == 0:
-                    progress(done, total)
-            for rel, blob in rewritten.items():  # the manifest last, as a build writes it
-                if rel != "data/manifest.json":
-                    sink.add_bytes(rel, blob)
-            sink.add_bytes("data/manifest.json", rewritten["data/manifest.json"])
+            _copy_into(sink, files, rewritten, res, total, progress)
         finally:
             if zf is not None:
                 zf.close()
