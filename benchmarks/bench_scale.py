@@ -26,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from common import synthetic  # noqa: E402
+
 RESULTS = Path(__file__).parent / "results"
 TARGET_IMAGES, TARGET_SECONDS = 10_000_000, 3600
 
@@ -88,18 +91,6 @@ def stage_rates(n_images: int, batch: int) -> dict:
     return out
 
 
-def synthetic(n: int, k: int = 50, d: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` unit vectors around ``k`` centres, made in chunks (no float64 copy of the whole)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(k, d)).astype(np.float32)
-    y = rng.integers(0, k, n)
-    X = np.empty((n, d), np.float32)
-    for i in range(0, n, 100_000):
-        part = centres[y[i:i + 100_000]] + rng.standard_normal((len(y[i:i + 100_000]), d), np.float32) * 0.6
-        X[i:i + 100_000] = part / np.linalg.norm(part, axis=1, keepdims=True)
-    return X, y
-
-
 def _cpu_s() -> float:
     """CPU seconds of this process so far (user + system, every thread): on a shared machine
     this moves far less with other load than wall time does."""
@@ -136,7 +127,7 @@ def layout_one(n: int, sample: int, stock_timeout: float) -> dict:
     from pixplot.project import UMAPProjector
     from pixplot.sample_fit import peak_rss_mib, sample_fit_layout
 
-    X, y = synthetic(n)
+    X, y = synthetic(n, k=50)
     ex = LocalExecutor(2)
     t, c = time.perf_counter(), _cpu_s()
     P, report = sample_fit_layout(UMAPProjector(seed=24), X, min(sample, n // 2), ex, Path(tempfile.mkdtemp()))

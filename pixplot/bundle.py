@@ -22,7 +22,7 @@ import numpy as np
 
 from pixplot import __version__
 from pixplot.errors import UserError
-from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from pixplot.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text, atomic_write_with
 
 FORMAT = "pixplot-bundle"
 FORMAT_VERSION = 1
@@ -325,9 +325,8 @@ class BundleWriter:
         PCA-64, float16; :mod:`pixplot.vectors`)."""
         from pixplot.vectors import write_vectors
 
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(E, dtype=np.float32))
-        atomic_write_bytes(self.data / "embeddings.npy", buf.getvalue())
+        E32 = np.asarray(E, dtype=np.float32)  # no copy when it already is float32
+        atomic_write_with(self.data / "embeddings.npy", lambda f: np.save(f, E32))
         self.vectors = write_vectors(self.data, E) if len(E) else None
 
     def layout(self, name: str, positions: np.ndarray, guides: dict[str, Any] | None = None) -> None:
