@@ -126,6 +126,8 @@ def test_demo_builds_labelled_digits_offline(tmp_path):
     assert cats == {str(d) for d in range(10)}
     assert all(it["source"].startswith(it["meta"]["category"] + "/") for it in b.items)
     assert "pixplot serve" in r.stdout
+    # The demo picks classic itself (purer on tiny digit scans, docs/quality.md) and says so.
+    assert b.manifest["embedder"]["name"] == "classic" and "Demo embedder: classic" in r.stdout
 
 
 def test_open_hint_runs_as_written_when_the_venv_is_not_active(tmp_path):
