@@ -95,11 +95,12 @@ def test_excluded_and_selected_marks_show_on_every_member_of_a_focused_pile(wide
     page.keyboard.press("x")
     page.evaluate("pixplot.settled()")
     pts = np.array(page.evaluate("(ids) => pixplot.onScreen(ids)", ids))
-    for x, y in pts[5:8]:
-        # The red cross over the item (read until the frame that draws it is on screen: a loaded
-        # machine may still show the frame before the exclusion).
+    for k in range(5, 8):
+        # The red cross over the item. Positions and pixels are read again until the frame that
+        # draws the exclusion is on screen: a loaded machine may still be animating the grid.
         deadline = time.monotonic() + 5
         while True:
+            x, y = page.evaluate("(ids) => pixplot.onScreen(ids)", [ids[k]])[0]
             centre = page.evaluate("(p) => pixplot.app.map.pixels(p[0] - 1, p[1] - 1, 3, 3)", [x, y])["rows"][1]
             r, g, b = centre[4:7]
             if (r > 200 and g < 80 and b < 80) or time.monotonic() > deadline:
@@ -107,7 +108,7 @@ def test_excluded_and_selected_marks_show_on_every_member_of_a_focused_pile(wide
             page.wait_for_timeout(100)
         assert r > 200 and g < 80 and b < 80, (r, g, b)
     # The selection frame: yellow with a dark outline inside it, whatever the item's colour.
-    x, y = pts[6]
+    x, y = page.evaluate("(ids) => pixplot.onScreen(ids)", [ids[6]])[0]
     row = page.evaluate("(p) => pixplot.app.map.pixels(p[0] - p[2] / 2, p[1] + p[2] / 4, p[2] / 3, 1)",
                         [x, y, side])["rows"][0]
     pixels = [row[k:k + 3] for k in range(0, len(row), 4)]
