@@ -94,7 +94,6 @@ def test_excluded_and_selected_marks_show_on_every_member_of_a_focused_pile(wide
     page.evaluate("(ids) => pixplot.select(ids)", ids[5:8])
     page.keyboard.press("x")
     page.evaluate("pixplot.settled()")
-    pts = np.array(page.evaluate("(ids) => pixplot.onScreen(ids)", ids))
     for k in range(5, 8):
         # The red cross over the item. Positions and pixels are read again until the frame that
         # draws the exclusion is on screen: a loaded machine may still be animating the grid.
